@@ -1,0 +1,124 @@
+"""An alert as Alertmanager holds it: labels, annotations, activity range, merge rules.
+
+Semantics from Alertmanager's `types.Alert` and `model.Alert`: resolved iff `endsAt` is set
+and not after the given time; re-received alerts merge only when their activity ranges
+overlap (`provider/mem`), the younger alert's fields win, the earliest start wins, and a
+timeout-derived `endsAt` never extends a real one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cmp_to_key
+
+from bot.engine.timestamp import ZERO, Timestamp
+from bot.routing.labels import fingerprint, go_quote
+
+
+class Alert:
+    __slots__ = ("labels", "annotations", "starts_at", "ends_at", "generator_url", "updated_at", "timeout",
+                 "fingerprint")
+
+    def __init__(self, labels: dict[str, str], annotations: dict[str, str] | None = None,
+                 starts_at: Timestamp = ZERO, ends_at: Timestamp = ZERO, generator_url: str = "",
+                 updated_at: Timestamp = ZERO, timeout: bool = False, fp: int | None = None) -> None:
+        self.labels = labels
+        self.annotations = annotations if annotations is not None else {}
+        self.starts_at = starts_at
+        self.ends_at = ends_at
+        self.generator_url = generator_url
+        self.updated_at = updated_at
+        self.timeout = timeout
+        self.fingerprint = fingerprint(labels) if fp is None else fp
+
+    def copy(self) -> Alert:
+        return Alert(self.labels, self.annotations, self.starts_at, self.ends_at, self.generator_url,
+                     self.updated_at, self.timeout, self.fingerprint)
+
+    @property
+    def name(self) -> str:
+        return self.labels.get("alertname", "")
+
+    def resolved_at(self, now: Timestamp) -> bool:
+        return not self.ends_at.is_zero and not (self.ends_at.ns > now.ns)
+
+    def status_at(self, now: Timestamp) -> str:
+        return "resolved" if self.resolved_at(now) else "firing"
+
+    def merge(self, other: Alert, now: Timestamp) -> Alert:
+        """`a.Merge(o)`: fields from the younger alert, the earliest start, the right end."""
+        if other.updated_at.ns < self.updated_at.ns:
+            return other.merge(self, now)
+        res = other.copy()
+        if self.starts_at.ns < other.starts_at.ns:
+            res.starts_at = self.starts_at
+        if other.resolved_at(now):
+            if self.resolved_at(now) and self.ends_at.ns > other.ends_at.ns:
+                res.ends_at = self.ends_at
+        elif self.ends_at.ns > other.ends_at.ns and not self.timeout:
+            res.ends_at = self.ends_at
+        return res
+
+    def overlaps(self, old: Alert) -> bool:
+        """Whether this (new) alert's range overlaps the stored one, so that they merge."""
+        return (old.starts_at.ns < self.ends_at.ns < old.ends_at.ns) or (
+            old.starts_at.ns < self.starts_at.ns < old.ends_at.ns)
+
+    def __repr__(self) -> str:
+        return f"Alert({labels_repr(self.labels)}, {self.starts_at!r}..{self.ends_at!r})"
+
+
+def labels_repr(labels: Mapping[str, str]) -> str:
+    return "{" + ", ".join(f"{k}={go_quote(v)}" for k, v in sorted(labels.items())) + "}"
+
+
+def merge_into_store(existing: Alert | None, incoming: Alert, now: Timestamp) -> Alert:
+    """What the provider stores when `incoming` arrives and `existing` has the same fingerprint."""
+    if existing is not None and incoming.overlaps(existing):
+        return existing.merge(incoming, now)
+    return incoming
+
+
+def _less(a: Alert, b: Alert) -> bool:
+    """`types.AlertSlice.Less`: alerts with a `job` label first, ordered by it, then the
+    same for `instance`, then `LabelSet.Before`."""
+    la, lb = a.labels, b.labels
+    for key in ("job", "instance"):
+        va, vb = la.get(key), lb.get(key)
+        if va is None and vb is None:
+            continue
+        if va is None:
+            return False
+        if vb is None:
+            return True
+        if va != vb:
+            return va < vb
+    return label_set_before(la, lb)
+
+
+def label_set_before(ls: Mapping[str, str], o: Mapping[str, str]) -> bool:
+    """`model.LabelSet.Before`: fewer labels first; then, over the sorted names of both, a
+    set missing a name comes first, else the smaller value."""
+    if len(ls) != len(o):
+        return len(ls) < len(o)
+    for name in sorted([*ls, *o]):
+        if name not in ls:
+            return True
+        if name not in o:
+            return False
+        if ls[name] != o[name]:
+            return ls[name] < o[name]
+    return False
+
+
+def _cmp(a: Alert, b: Alert) -> int:
+    if _less(a, b):
+        return -1
+    if _less(b, a):
+        return 1
+    return 0
+
+
+def sorted_alerts(alerts: list[Alert]) -> list[Alert]:
+    """Alerts in the order Alertmanager puts them in a notification (a stable sort)."""
+    return sorted(alerts, key=cmp_to_key(_cmp))

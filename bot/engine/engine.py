@@ -1,0 +1,556 @@
+"""The alert engine: the provider (stored alerts), the dispatcher (aggregation groups and
+their timers), the notification pipeline and the durable hand-off to integrations.
+
+Every change happens in a *cycle*: queued work (ingested alerts, silence changes, finished
+deliveries, due group timers) is applied to memory and collected as one `Changes`, which the
+store commits in one transaction; only after the commit do callers get their answer and do
+new outbox rows go to the delivery worker. If the commit fails, memory is rebuilt from the
+database (the state on disk is the truth), and the callers get the error.
+
+The same engine runs the server (on the system clock, cycles driven by `run()`) and replay
+(on a virtual clock, cycles driven step by step).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from bot.config import Config
+from bot.engine.alert import Alert, merge_into_store, sorted_alerts
+from bot.engine.clock import Clock
+from bot.engine.codec import alert_from_row, alert_to_row
+from bot.engine.groups import AggrGroup, group_id
+from bot.engine.inhibit import Inhibitor
+from bot.engine.nflog import Entry, expiry_ns
+from bot.engine.pipeline import fanout, mute_stages
+from bot.engine.silences import Silence, Silences
+from bot.engine.timestamp import ZERO, Timestamp
+from bot.notify.base import Integration
+from bot.routing.route import Route
+from bot.store.base import Store, StoreUnavailable
+from bot.store.rows import Changes, OutboxRow, OutboxUpdate
+
+log = logging.getLogger("alertbot.engine")
+
+NS = 1_000_000_000
+MIN_FLUSH_TIMEOUT_S = 10.0  # Alertmanager's notify.MinTimeout
+ALERT_GC_INTERVAL_S = 1800.0  # --alerts.gc-interval
+
+
+class Overloaded(Exception):
+    """Too much work is queued; the caller should come back later (HTTP 503)."""
+
+
+class IntegrationRegistry:
+    """The integrations of each receiver (built from the configuration by bot.notify)."""
+
+    def __init__(self, by_receiver: Mapping[str, Sequence[Integration]]) -> None:
+        self.by_receiver = {k: list(v) for k, v in by_receiver.items()}
+
+    def for_receiver(self, name: str) -> list[Integration]:
+        return self.by_receiver.get(name, [])
+
+    def find(self, receiver: str, integration: str, index: int) -> Integration | None:
+        for i in self.by_receiver.get(receiver, []):
+            if i.name == integration and i.index == index:
+                return i
+        return None
+
+
+class Deliverer:
+    """Takes committed outbox rows and reports, through `Engine.delivery_finished`, how each
+    ended. The server's worker sends over HTTP; replay's records and succeeds at once."""
+
+    def submit(self, rows: Sequence[OutboxRow]) -> None: ...
+
+
+@dataclass(slots=True)
+class _Flush:
+    group_id: str
+    remaining: set[int]
+    failed: bool
+    resolved: dict[int, int]  # fingerprint -> updated_at ns of the resolved alerts it sent
+
+
+@dataclass(slots=True)
+class _Ingest:
+    alerts: list[Alert]
+    future: asyncio.Future | None
+
+
+@dataclass(slots=True)
+class _Delivery:
+    row_id: int
+    ok: bool
+    attempts: int
+    error: str
+
+
+@dataclass(slots=True)
+class _Call:
+    fn: Callable[[Timestamp, Changes], object]
+    future: asyncio.Future | None
+
+
+@dataclass
+class EngineStats:
+    alerts_received: int = 0
+    cycles: int = 0
+    commit_failures: int = 0
+    notifications_planned: dict[str, int] = field(default_factory=dict)
+    last_commit_seconds: float = 0.0
+
+
+class Engine:
+    def __init__(self, config: Config, store: Store, clock: Clock, integrations: IntegrationRegistry,
+                 external_url: str, deliverer: Deliverer | None = None, max_queued_alerts: int = 200_000) -> None:
+        self.store = store
+        self.clock = clock
+        self.external_url = external_url
+        self.deliverer = deliverer
+        self.max_queued_alerts = max_queued_alerts
+        self.stats = EngineStats()
+        self._set_config(config, integrations)
+        self.alerts: dict[int, Alert] = {}
+        self.groups: dict[str, AggrGroup] = {}
+        self.nflog: dict[str, Entry] = {}
+        self.silences = Silences()
+        self.outbox: dict[int, OutboxRow] = {}  # rows not yet delivered
+        self.flushes: dict[int, _Flush] = {}
+        self._next_outbox_id = 1
+        self._next_flush_id = 1
+        self._ingests: list[_Ingest] = []
+        self._queued_alerts = 0
+        self._deliveries: list[_Delivery] = []
+        self._calls: list[_Call] = []
+        self._wake: asyncio.Event | None = None
+        self._last_gc_ns = 0
+        self.ready = False
+
+    # ------------------------------------------------------------------ configuration
+    def _set_config(self, config: Config, integrations: IntegrationRegistry) -> None:
+        self.config = config
+        self.route: Route = config.route
+        self.routes_by_id = {r.id: r for r in config.route.walk()}
+        self.integrations = integrations
+        self.inhibitor = Inhibitor(config.inhibit_rules)
+        self.intervals = config.time_intervals
+
+    # ------------------------------------------------------------------ start-up
+    async def start(self) -> None:
+        """Loads the state and resumes: groups keep their timers, queued deliveries resume."""
+        state = await self.store.load()
+        now = self.clock.now()
+        changes = Changes()
+        self.alerts = {}
+        self.groups = {}
+        for row in state.alerts:
+            a = alert_from_row(row)
+            self.alerts[a.fingerprint] = a
+            self.inhibitor.observe(a)
+        self.nflog = {n.key: Entry.from_row(n) for n in state.nflog if n.expires_at_ns > now.ns}
+        self.silences = Silences()
+        self.silences.load(state.silences)
+        stored_groups = {g.id: g for g in state.groups}
+        self._rebuild_groups(stored_groups, now, changes)
+        self.outbox = {}
+        self.flushes = {}
+        resume: list[OutboxRow] = []
+        max_id = max((r.id for r in state.outbox_pending), default=0)
+        self._next_outbox_id = max(self._next_outbox_id, max_id + 1)
+        by_flush: dict[int, list[OutboxRow]] = {}
+        for row in state.outbox_pending:
+            by_flush.setdefault(row.flush_id, []).append(row)
+        for flush_id, rows in sorted(by_flush.items()):
+            self._next_flush_id = max(self._next_flush_id, flush_id + 1)
+            g = self.groups.get(rows[0].group_id)
+            bounded = [r for r in rows if r.deadline_ns]
+            for r in rows:
+                if r.deadline_ns and (r.deadline_ns <= now.ns or g is None):
+                    # Its flush is over: the group's next flush sends the current state instead.
+                    changes.outbox_update.append(OutboxUpdate(r.id, "abandoned", r.attempts, r.not_before_ns,
+                                                              "abandoned at restart: flush deadline passed"))
+                else:
+                    self.outbox[r.id] = r
+                    resume.append(r)
+            live = [r.id for r in bounded if r.id in self.outbox]
+            if g is not None and live:
+                g.flushing = flush_id
+                self.flushes[flush_id] = _Flush(g.id, set(live), False, {})
+        if changes:
+            await self.store.commit(changes)
+        if resume and self.deliverer is not None:
+            self.deliverer.submit(resume)
+        self.ready = True
+        log.info("engine started: %d alerts, %d groups, %d silences, %d deliveries resumed",
+                 len(self.alerts), len(self.groups), len(self.silences.by_id), len(resume))
+
+    def _rebuild_groups(self, stored: Mapping[str, object], now: Timestamp, changes: Changes) -> None:
+        """Routes every stored alert into its groups; groups that were stored keep their timers."""
+        for fp in sorted(self.alerts):
+            a = self.alerts[fp]
+            for route in self.route.match(a.labels):
+                labels = route.group_labels(a.labels)
+                gid = group_id(route, labels)
+                g = self.groups.get(gid)
+                if g is None:
+                    row = stored.get(gid)
+                    if row is not None:
+                        g = AggrGroup(route, labels, row.created_ns, row.next_flush_ns, row.has_flushed, gid)  # type: ignore[attr-defined]
+                    else:
+                        g = self._new_group(route, labels, a, now)
+                        changes.groups_upsert.append(g.to_row())
+                    self.groups[gid] = g
+                g.alerts[fp] = a
+        for gid in stored:
+            if gid not in self.groups:
+                changes.groups_delete.append(gid)
+
+    def _new_group(self, route: Route, labels: dict[str, str], first: Alert, now: Timestamp) -> AggrGroup:
+        wait_ns = round(route.opts.group_wait * NS)
+        next_ns = now.ns + wait_ns
+        # An alert that started more than group_wait ago is flushed at once (decided only
+        # when the group is created, as today's Alertmanager does).
+        if first.starts_at.ns + wait_ns < now.ns:
+            next_ns = now.ns
+        return AggrGroup(route, labels, now.ns, next_ns)
+
+    async def reload(self, config: Config, integrations: IntegrationRegistry) -> None:
+        """Swaps the configuration; groups whose identity survives keep their timers."""
+        call = self._enqueue_call(lambda now, changes: self._apply_reload(config, integrations, now, changes))
+        await call
+
+    def _apply_reload(self, config: Config, integrations: IntegrationRegistry, now: Timestamp, changes: Changes) -> None:
+        old_groups = self.groups
+        self._set_config(config, integrations)
+        for a in self.alerts.values():
+            self.inhibitor.observe(a)
+        stored = {g.id: g.to_row() for g in old_groups.values()}
+        self.groups = {}
+        self._rebuild_groups(stored, now, changes)
+        for gid, g in self.groups.items():
+            old = old_groups.get(gid)
+            if old is not None:
+                g.flushing = old.flushing
+
+    # ------------------------------------------------------------------ the public API
+    def enqueue_alerts(self, alerts: list[Alert]) -> asyncio.Future:
+        """Queues alerts; the future resolves once they are stored (or fails: StoreUnavailable)."""
+        if self._queued_alerts + len(alerts) > self.max_queued_alerts:
+            raise Overloaded(f"{self._queued_alerts} alerts are waiting to be stored")
+        fut = asyncio.get_running_loop().create_future()
+        self._ingests.append(_Ingest(alerts, fut))
+        self._queued_alerts += len(alerts)
+        self._poke()
+        return fut
+
+    async def ingest(self, alerts: list[Alert]) -> None:
+        await self.enqueue_alerts(alerts)
+
+    def delivery_finished(self, row_id: int, ok: bool, attempts: int, error: str = "") -> None:
+        """Called by the delivery worker when a row is delivered or given up."""
+        self._deliveries.append(_Delivery(row_id, ok, attempts, error))
+        self._poke()
+
+    async def set_silence(self, silence: Silence) -> str:
+        return await self._enqueue_call(lambda now, changes: self._apply_silence(silence, now, changes))
+
+    async def expire_silence(self, sid: str) -> None:
+        await self._enqueue_call(lambda now, changes: changes.silences_upsert.extend(self.silences.expire(sid, now)))
+
+    def _apply_silence(self, silence: Silence, now: Timestamp, changes: Changes) -> str:
+        sid, rows = self.silences.set(silence, now)
+        changes.silences_upsert.extend(rows)
+        return sid
+
+    def _enqueue_call(self, fn: Callable[[Timestamp, Changes], object]) -> asyncio.Future:
+        fut = asyncio.get_running_loop().create_future()
+        self._calls.append(_Call(fn, fut))
+        self._poke()
+        return fut
+
+    def _poke(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    # ------------------------------------------------------------------ the cycle
+    def next_due_ns(self) -> int | None:
+        due = [g.next_flush_ns for g in self.groups.values() if g.flushing is None]
+        return min(due) if due else None
+
+    def has_work(self, now_ns: int) -> bool:
+        if self._ingests or self._deliveries or self._calls:
+            return True
+        nxt = self.next_due_ns()
+        return nxt is not None and nxt <= now_ns
+
+    async def cycle(self) -> bool:
+        """Applies all queued work and due timers, commits, then answers. Returns whether
+        anything was done."""
+        now = self.clock.now()
+        ingests, self._ingests = self._ingests, []
+        deliveries, self._deliveries = self._deliveries, []
+        calls, self._calls = self._calls, []
+        self._queued_alerts = 0
+        changes = Changes()
+        post: list[Callable[[], None]] = []
+        results: list[tuple[asyncio.Future | None, object, BaseException | None]] = []
+        for call in calls:
+            try:
+                results.append((call.future, call.fn(now, changes), None))
+            except Exception as exc:  # a refused silence, an unknown id: the caller's error
+                results.append((call.future, None, exc))
+        alert_rows: dict[int, object] = {}
+        for ing in ingests:
+            self._apply_ingest(ing.alerts, now, changes, alert_rows)
+        changes.alerts_upsert.extend(alert_rows.values())  # type: ignore[arg-type]
+        for d in deliveries:
+            self._apply_delivery(d, now, changes)
+        new_rows: list[OutboxRow] = []
+        for g in [g for g in self.groups.values() if g.flushing is None and g.next_flush_ns <= now.ns]:
+            self._apply_flush(g, now, changes, new_rows)
+        if now.ns - self._last_gc_ns >= ALERT_GC_INTERVAL_S * NS:
+            self._gc(now, changes)
+        if not (ingests or deliveries or calls or changes):
+            return False
+        self.stats.cycles += 1
+        try:
+            started = self.clock.monotonic()
+            if changes:
+                await self.store.commit(changes)
+            self.stats.last_commit_seconds = self.clock.monotonic() - started
+        except StoreUnavailable as exc:
+            self.stats.commit_failures += 1
+            log.error("commit failed, state reloaded from the database: %s", exc)
+            for ing in ingests:
+                if ing.future is not None and not ing.future.done():
+                    ing.future.set_exception(exc)
+            for fut, _, _ in results:
+                if fut is not None and not fut.done():
+                    fut.set_exception(exc)
+            await self._recover()
+            return True
+        for ing in ingests:
+            self.stats.alerts_received += len(ing.alerts)
+            if ing.future is not None and not ing.future.done():
+                ing.future.set_result(None)
+        for fut, value, error in results:
+            if fut is not None and not fut.done():
+                if error is not None:
+                    fut.set_exception(error)
+                else:
+                    fut.set_result(value)
+        for cb in post:
+            cb()
+        if new_rows and self.deliverer is not None:
+            self.deliverer.submit(new_rows)
+        return True
+
+    async def _recover(self) -> None:
+        self.ready = False
+        try:
+            await self.start()
+        except StoreUnavailable as exc:
+            log.error("database still unavailable: %s", exc)
+
+    # ------------------------------------------------------------------ ingest
+    def _apply_ingest(self, alerts: Iterable[Alert], now: Timestamp, changes: Changes,
+                      rows: dict[int, object]) -> None:
+        for incoming in alerts:
+            fp = incoming.fingerprint
+            old = self.alerts.get(fp)
+            stored = merge_into_store(old, incoming, now)
+            self.alerts[fp] = stored
+            rows[fp] = alert_to_row(stored)
+            self.inhibitor.observe(stored, old)
+            for route in self.route.match(stored.labels):
+                labels = route.group_labels(stored.labels)
+                gid = group_id(route, labels)
+                g = self.groups.get(gid)
+                if g is None:
+                    g = self._new_group(route, labels, stored, now)
+                    self.groups[gid] = g
+                    changes.groups_upsert.append(g.to_row())
+                g.alerts[fp] = stored
+
+    # ------------------------------------------------------------------ flush
+    def _apply_flush(self, g: AggrGroup, now: Timestamp, changes: Changes, new_rows: list[OutboxRow]) -> None:
+        opts = g.route.opts
+        # Re-armed before the flush runs, as Alertmanager's timer.
+        g.next_flush_ns = now.ns + round(opts.group_interval * NS)
+        g.has_flushed = True
+        if not g.alerts:
+            changes.groups_upsert.append(g.to_row())
+            return
+        snapshot = []
+        for a in g.alerts.values():
+            c = a.copy()
+            if not c.resolved_at(now):
+                c.ends_at = ZERO
+            snapshot.append(c)
+        batch = sorted_alerts(snapshot)
+        kept = mute_stages(batch, opts, now, self.inhibitor, self.silences, self.intervals)
+        resolved = {a.fingerprint: a.updated_at.ns for a in batch if a.resolved_at(now)}
+        flush_id = self._next_flush_id
+        self._next_flush_id += 1
+        pending: set[int] = set()
+        failed = False
+        if kept:
+            integrations = self.integrations.for_receiver(opts.receiver)
+            for d in fanout(kept, integrations, g.key, g.labels, opts, now, self.nflog, self.external_url, g.route.id):
+                if d.notification is None:
+                    self._log_notification(d.nflog_key, d.firing, d.resolved, now, opts.repeat_interval, changes)
+                    continue
+                integ = d.integration
+                try:
+                    payload = integ.render(d.notification)
+                except Exception as exc:  # a template that fails at run time must not stop the others
+                    log.error("rendering %s/%s[%d] for %s failed: %s", opts.receiver, integ.name, integ.index, g.key, exc)
+                    failed = True
+                    continue
+                deadline = 0
+                if integ.bounded_by_flush:
+                    deadline = now.ns + round(max(opts.group_interval, MIN_FLUSH_TIMEOUT_S) * NS)
+                row = OutboxRow(
+                    id=self._next_outbox_id, group_id=g.id, flush_id=flush_id, receiver=opts.receiver,
+                    integration=integ.name, integration_index=integ.index, nflog_key=d.nflog_key, payload=payload,
+                    nflog_firing=_fps(d.firing), nflog_resolved=_fps(d.resolved),
+                    nflog_expires_ns=expiry_ns(now.ns, opts.repeat_interval), created_at_ns=now.ns,
+                    not_before_ns=now.ns, deadline_ns=deadline, ordering_key=f"{integ.name}:{g.id}")
+                self._next_outbox_id += 1
+                changes.outbox_insert.append(row)
+                self.outbox[row.id] = row
+                new_rows.append(row)
+                key = f"{opts.receiver}/{integ.name}"
+                self.stats.notifications_planned[key] = self.stats.notifications_planned.get(key, 0) + 1
+                if integ.bounded_by_flush:
+                    pending.add(row.id)
+                else:
+                    # Delivered by the outbox whatever happens: logged as sent now.
+                    self._log_notification(d.nflog_key, d.firing, d.resolved, now, opts.repeat_interval, changes)
+        if pending:
+            g.flushing = flush_id
+            self.flushes[flush_id] = _Flush(g.id, pending, failed, resolved)
+            changes.groups_upsert.append(g.to_row())
+        else:
+            self._finish_flush(g, failed, resolved, now, changes)
+
+    def _finish_flush(self, g: AggrGroup, failed: bool, resolved: Mapping[int, int], now: Timestamp,
+                      changes: Changes) -> None:
+        g.flushing = None
+        if not failed:
+            # Resolved alerts leave the group once notified, unless they changed meanwhile.
+            for fp, updated_ns in resolved.items():
+                a = g.alerts.get(fp)
+                if a is not None and a.updated_at.ns == updated_ns and a.resolved_at(now):
+                    del g.alerts[fp]
+        if not g.alerts:
+            # Today's Alertmanager destroys an emptied group at once; the next alert starts a
+            # new one, with a fresh group_wait.
+            del self.groups[g.id]
+            changes.groups_delete.append(g.id)
+        else:
+            changes.groups_upsert.append(g.to_row())
+
+    def _log_notification(self, key: str, firing: frozenset[int], resolved: frozenset[int], now: Timestamp,
+                          repeat_interval: float, changes: Changes) -> None:
+        entry = Entry(firing, resolved, now.ns, expiry_ns(now.ns, repeat_interval))
+        old = self.nflog.get(key)
+        if old is not None:
+            entry.state = old.state
+        self.nflog[key] = entry
+        changes.nflog_upsert.append(entry.to_row(key))
+
+    def _apply_delivery(self, d: _Delivery, now: Timestamp, changes: Changes) -> None:
+        row = self.outbox.pop(d.row_id, None)
+        if row is None:
+            return
+        changes.outbox_update.append(OutboxUpdate(row.id, "delivered" if d.ok else "failed", d.attempts,
+                                                  row.not_before_ns, d.error[:1000]))
+        if not row.deadline_ns:
+            return
+        if d.ok:
+            firing = frozenset(int(x, 16) for x in _loads(row.nflog_firing))
+            resolved = frozenset(int(x, 16) for x in _loads(row.nflog_resolved))
+            entry = Entry(firing, resolved, now.ns, row.nflog_expires_ns - row.created_at_ns + now.ns)
+            old = self.nflog.get(row.nflog_key)
+            if old is not None:
+                entry.state = old.state
+            self.nflog[row.nflog_key] = entry
+            changes.nflog_upsert.append(entry.to_row(row.nflog_key))
+        fl = self.flushes.get(row.flush_id)
+        if fl is None:
+            return
+        fl.remaining.discard(row.id)
+        fl.failed = fl.failed or not d.ok
+        if fl.remaining:
+            return
+        del self.flushes[row.flush_id]
+        g = self.groups.get(fl.group_id)
+        if g is not None and g.flushing == row.flush_id:
+            self._finish_flush(g, fl.failed, fl.resolved, now, changes)
+
+    # ------------------------------------------------------------------ garbage collection
+    def _gc(self, now: Timestamp, changes: Changes) -> None:
+        """Drops resolved alerts that no group holds any more (Alertmanager's alert GC)."""
+        self._last_gc_ns = now.ns
+        held = {fp for g in self.groups.values() for fp in g.alerts}
+        for fp, a in list(self.alerts.items()):
+            if fp not in held and a.resolved_at(now):
+                del self.alerts[fp]
+                self.inhibitor.forget(a)
+                changes.alerts_delete.append(fp)
+        for key, entry in list(self.nflog.items()):
+            if entry.expires_at_ns <= now.ns:
+                del self.nflog[key]
+                changes.nflog_delete.append(key)
+
+    # ------------------------------------------------------------------ the loop (server)
+    async def run(self) -> None:
+        """Runs cycles until cancelled: on new work, and when the next group timer is due."""
+        self._wake = asyncio.Event()
+        while True:
+            now_ns = self.clock.now().ns
+            if not self.has_work(now_ns):
+                nxt = self.next_due_ns()
+                timeout = None if nxt is None else max(0.0, (nxt - now_ns) / NS)
+                gc_in = (self._last_gc_ns + ALERT_GC_INTERVAL_S * NS - now_ns) / NS
+                timeout = gc_in if timeout is None else min(timeout, gc_in)
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=max(timeout, 0.0))
+                except TimeoutError:
+                    pass
+            try:
+                await self.cycle()
+            except Exception:  # never let the loop die; the next cycle retries from stored state
+                log.exception("engine cycle failed")
+                await asyncio.sleep(0.1)
+
+    # ------------------------------------------------------------------ queries (API)
+    def receivers_of(self, a: Alert) -> list[str]:
+        return sorted({r.receiver for r in self.route.match(a.labels)})
+
+    def status_of(self, a: Alert, now: Timestamp) -> tuple[str, list[str], list[str]]:
+        """(state, silencedBy, inhibitedBy) as Alertmanager's API shows them."""
+        if a.resolved_at(now):
+            return "unprocessed", [], []
+        silenced = self.silences.mutes(a.labels, now)
+        inhibited = self.inhibitor.inhibited_by(a.labels, now)
+        state = "suppressed" if silenced or inhibited else "active"
+        return state, silenced, inhibited
+
+
+def _fps(fps: frozenset[int]) -> str:
+    import json
+
+    return json.dumps([f"{fp:016x}" for fp in sorted(fps)])
+
+
+def _loads(text: str) -> list[str]:
+    import json
+
+    return json.loads(text)

@@ -1,0 +1,106 @@
+"""The delivery worker: sends committed outbox rows, retrying as the one retry policy says.
+
+Rows bounded by a flush stop at their deadline (Alertmanager's semantics: the next flush
+sends the group's state again); other rows retry until delivered. Rows that share an
+ordering key go out one at a time, in id order (an edit never overtakes the post it edits).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+
+from bot.engine.engine import IntegrationRegistry
+from bot.notify.base import DEFAULT_RETRY, Outcome, RetryPolicy
+from bot.store.rows import OutboxRow
+
+log = logging.getLogger("alertbot.delivery")
+
+Finished = Callable[[int, bool, int, str], None]  # row id, delivered, attempts, last error
+Observer = Callable[[OutboxRow, Outcome, float], None]  # each attempt: row, outcome, seconds
+
+
+class DeliveryWorker:
+    def __init__(self, registry: Callable[[], IntegrationRegistry], finished: Finished,
+                 policy: RetryPolicy = DEFAULT_RETRY, observer: Observer | None = None,
+                 rng: random.Random | None = None) -> None:
+        self._registry = registry
+        self._finished = finished
+        self.policy = policy
+        self._observer = observer
+        self._rng = rng or random.Random()
+        self._queues: dict[str, list[OutboxRow]] = {}
+        self._running: dict[str, asyncio.Task] = {}
+        self._known: set[int] = set()
+
+    def submit(self, rows: Sequence[OutboxRow]) -> None:
+        for row in sorted(rows, key=lambda r: r.id):
+            if row.id in self._known:
+                continue  # already queued or in flight (a resubmit after recovery)
+            self._known.add(row.id)
+            key = row.ordering_key or f"row:{row.id}"
+            self._queues.setdefault(key, []).append(row)
+            if key not in self._running:
+                self._running[key] = asyncio.get_running_loop().create_task(self._drain(key))
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._known)
+
+    async def _drain(self, key: str) -> None:
+        try:
+            while self._queues.get(key):
+                row = self._queues[key].pop(0)
+                try:
+                    ok, attempts, error = await self._deliver(row)
+                finally:
+                    self._known.discard(row.id)
+                self._finished(row.id, ok, attempts, error)
+        finally:
+            self._running.pop(key, None)
+            if not self._queues.get(key):
+                self._queues.pop(key, None)
+
+    async def _deliver(self, row: OutboxRow) -> tuple[bool, int, str]:
+        integ = self._registry().find(row.receiver, row.integration, row.integration_index)
+        if integ is None:
+            return False, row.attempts, f"{row.receiver}/{row.integration}[{row.integration_index}] no longer configured"
+        attempts = row.attempts
+        error = ""
+        while True:
+            wait = (row.not_before_ns - time.time_ns()) / 1e9
+            if wait > 0:
+                if row.deadline_ns and time.time_ns() + wait * 1e9 >= row.deadline_ns:
+                    return False, attempts, error or "flush deadline passed"
+                await asyncio.sleep(wait)
+            attempts += 1
+            started = time.monotonic()
+            outcome = await _bounded(integ.deliver(row.payload), row.deadline_ns)
+            if self._observer is not None:
+                self._observer(row, outcome, time.monotonic() - started)
+            if outcome.ok:
+                return True, attempts, ""
+            error = outcome.error
+            if not outcome.retryable:
+                log.error("delivery of %s/%s[%d] failed for good: %s", row.receiver, row.integration,
+                          row.integration_index, error)
+                return False, attempts, error
+            delay = self.policy.delay(attempts, outcome.retry_after, self._rng)
+            row.not_before_ns = time.time_ns() + int(delay * 1e9)
+            if row.deadline_ns and row.not_before_ns >= row.deadline_ns:
+                log.warning("delivery of %s/%s[%d] gave up at the flush deadline after %d attempts: %s",
+                            row.receiver, row.integration, row.integration_index, attempts, error)
+                return False, attempts, error
+
+
+async def _bounded(coro, deadline_ns: int) -> Outcome:  # type: ignore[no-untyped-def]
+    if not deadline_ns:
+        return await coro
+    remaining = (deadline_ns - time.time_ns()) / 1e9
+    try:
+        return await asyncio.wait_for(coro, timeout=max(remaining, 0.001))
+    except TimeoutError:
+        return Outcome.retry("flush deadline passed during the attempt")

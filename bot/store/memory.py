@@ -1,0 +1,63 @@
+"""A Store that keeps rows in memory: for replay and for tests of the engine's logic."""
+
+from __future__ import annotations
+
+import copy
+
+from bot.store.rows import Changes, State
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self.alerts: dict[int, object] = {}
+        self.groups: dict[str, object] = {}
+        self.nflog: dict[str, object] = {}
+        self.silences: dict[str, object] = {}
+        self.outbox: dict[int, object] = {}
+        self.commits = 0
+        self.fail_next: Exception | None = None  # tests: make the next commit fail
+
+    async def open(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def ping(self) -> float:
+        return 0.0
+
+    async def load(self) -> State:
+        return State(
+            alerts=[copy.copy(r) for r in self.alerts.values()],  # type: ignore[misc]
+            groups=[copy.copy(r) for r in self.groups.values()],  # type: ignore[misc]
+            nflog=[copy.copy(r) for r in self.nflog.values()],  # type: ignore[misc]
+            silences=[copy.copy(r) for r in self.silences.values()],  # type: ignore[misc]
+            outbox_pending=[copy.copy(r) for r in self.outbox.values() if r.status == "pending"],  # type: ignore[attr-defined,misc]
+        )
+
+    async def commit(self, changes: Changes) -> None:
+        if self.fail_next is not None:
+            exc, self.fail_next = self.fail_next, None
+            raise exc
+        for r in changes.alerts_upsert:
+            self.alerts[r.fingerprint] = copy.copy(r)
+        for fp in changes.alerts_delete:
+            self.alerts.pop(fp, None)
+        for g in changes.groups_upsert:
+            self.groups[g.id] = copy.copy(g)
+        for gid in changes.groups_delete:
+            self.groups.pop(gid, None)
+        for n in changes.nflog_upsert:
+            self.nflog[n.key] = copy.copy(n)
+        for k in changes.nflog_delete:
+            self.nflog.pop(k, None)
+        for s in changes.silences_upsert:
+            self.silences[s.id] = copy.copy(s)
+        for o in changes.outbox_insert:
+            self.outbox[o.id] = copy.copy(o)
+        for u in changes.outbox_update:
+            row = self.outbox.get(u.id)
+            if row is not None:
+                row.status, row.attempts, row.not_before_ns, row.last_error = (  # type: ignore[attr-defined]
+                    u.status, u.attempts, u.not_before_ns, u.last_error)
+        self.commits += 1
