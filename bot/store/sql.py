@@ -1,0 +1,474 @@
+"""The engine's state in SQLite (embedded, the default) or PostgreSQL, through SQLAlchemy 2 asyncio.
+
+    store = SqlStore("sqlite+aiosqlite:///var/lib/alertbot/alertbot.db")   # or postgresql+asyncpg://…
+    await store.open()             # connects, creates the file and its directory, runs migrations
+    state = await store.load()
+    await store.commit(changes)    # one transaction: everything or nothing
+    await store.close()
+
+The hot path is `commit`: each kind of change is one prepared statement over the whole batch,
+never one round trip per row and never the ORM. SQLite gets an `executemany` of
+`INSERT … ON CONFLICT DO UPDATE` (one thread hop, one prepared statement reused per row);
+PostgreSQL gets one `INSERT … SELECT FROM unnest($1::bigint[], …) ON CONFLICT DO UPDATE` per
+table: a single statement whatever the batch size, and no parameter limit to chunk under.
+Rows are deduplicated (last wins, as in `MemoryStore`) and sorted by key, so that two replicas
+upserting overlapping batches take their row locks in the same order and never deadlock.
+
+SQLite runs in WAL mode with `synchronous=NORMAL`: a committed transaction survives the process
+being killed (not a power cut: that would need `synchronous=FULL`), writers take the lock up
+front with `BEGIN IMMEDIATE`, and commits in one process are serialised by an asyncio lock so
+they queue in memory instead of in SQLite's sleeping busy handler.
+
+Every database failure surfaces as `StoreUnavailable` naming the database (without its password).
+When a failure happens during COMMIT itself the outcome is unknown to the client (the server may
+have committed): the engine's answer to any failure, reloading its state from the database, is
+what makes that safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from sqlalchemy import Table, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from bot.store import schema as S
+from bot.store.base import StoreUnavailable
+from bot.store.rows import AlertRow, Changes, GroupRow, NflogRow, OutboxRow, OutboxUpdate, SilenceRow, State
+
+log = logging.getLogger("alertbot.store")
+
+MIGRATIONS_DIR = Path(__file__).resolve().with_name("migrations")
+DEFAULT_RETENTION_S = 24 * 3600
+PG_CHUNK = 10_000  # rows per unnest statement: bounds the message size of a huge commit
+PURGE_BATCH = 5_000  # outbox rows deleted per purge transaction
+_MIGRATION_LOCK = 0x616C_6572_7462_6F74  # pg_advisory_xact_lock key ("alertbot"): replicas migrate one at a time
+
+# What a database failure can look like from here: SQLAlchemy wraps DBAPI errors, but connecting
+# and timeouts can surface as the driver's or the OS's own exceptions.
+_DB_ERRORS: tuple[type[BaseException], ...] = (
+    SQLAlchemyError, OSError, asyncio.TimeoutError, sqlite3.Error, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+_ns = S.ns_to_db
+_ns_back = S.ns_from_db
+
+
+# -- rows <-> database tuples (column order of the schema's tables; a test checks they agree)
+
+def _enc_alert(r: AlertRow) -> tuple:
+    return (S.fp_to_db(r.fingerprint), r.labels, r.annotations, _ns(r.starts_at_ns), r.starts_at_offset,
+            _ns(r.ends_at_ns), r.ends_at_offset, r.generator_url, _ns(r.updated_at_ns), r.timeout)
+
+
+def _dec_alert(t: Sequence) -> AlertRow:
+    return AlertRow(S.fp_from_db(t[0]), t[1], t[2], _ns_back(t[3]), t[4], _ns_back(t[5]), t[6], t[7],
+                    _ns_back(t[8]), bool(t[9]))
+
+
+def _enc_group(g: GroupRow) -> tuple:
+    return (g.id, g.group_key, g.route_id, g.receiver, g.labels, _ns(g.created_at_ns), _ns(g.next_flush_ns),
+            g.has_flushed)
+
+
+def _dec_group(t: Sequence) -> GroupRow:
+    return GroupRow(t[0], t[1], t[2], t[3], t[4], _ns_back(t[5]), _ns_back(t[6]), bool(t[7]))
+
+
+def _enc_nflog(n: NflogRow) -> tuple:
+    return (n.key, n.firing, n.resolved, _ns(n.timestamp_ns), _ns(n.expires_at_ns), n.state)
+
+
+def _dec_nflog(t: Sequence) -> NflogRow:
+    return NflogRow(t[0], t[1], t[2], _ns_back(t[3]), _ns_back(t[4]), t[5])
+
+
+def _enc_silence(s: SilenceRow) -> tuple:
+    return (s.id, s.matchers, _ns(s.starts_at_ns), _ns(s.ends_at_ns), _ns(s.updated_at_ns), s.created_by, s.comment)
+
+
+def _dec_silence(t: Sequence) -> SilenceRow:
+    return SilenceRow(t[0], t[1], _ns_back(t[2]), _ns_back(t[3]), _ns_back(t[4]), t[5], t[6])
+
+
+def _enc_outbox(o: OutboxRow) -> tuple:
+    return (o.id, o.group_id, o.flush_id, o.receiver, o.integration, o.integration_index, o.nflog_key, o.payload,
+            o.nflog_firing, o.nflog_resolved, _ns(o.nflog_expires_ns), _ns(o.created_at_ns), _ns(o.not_before_ns),
+            _ns(o.deadline_ns), o.attempts, o.status, o.last_error, o.ordering_key)
+
+
+def _dec_outbox(t: Sequence) -> OutboxRow:
+    return OutboxRow(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], _ns_back(t[10]), _ns_back(t[11]),
+                     _ns_back(t[12]), _ns_back(t[13]), t[14], t[15], t[16], t[17])
+
+
+def _enc_outbox_update(u: OutboxUpdate) -> tuple:
+    return (u.id, u.status, u.attempts, _ns(u.not_before_ns), u.last_error)
+
+
+@dataclass(frozen=True)
+class _Kind:
+    table: Table
+    encode: Callable[[Any], tuple]
+    decode: Callable[[Sequence], Any]
+
+    @property
+    def key(self) -> str:
+        return self.table.primary_key.columns.values()[0].name
+
+
+ALERTS = _Kind(S.alerts, _enc_alert, _dec_alert)
+GROUPS = _Kind(S.alert_groups, _enc_group, _dec_group)
+NFLOG = _Kind(S.nflog, _enc_nflog, _dec_nflog)
+SILENCES = _Kind(S.silences, _enc_silence, _dec_silence)
+OUTBOX = _Kind(S.outbox, _enc_outbox, _dec_outbox)
+KINDS = (ALERTS, GROUPS, NFLOG, SILENCES, OUTBOX)
+_UPDATE_COLS = ("status", "attempts", "not_before_ns", "last_error")  # OutboxUpdate after its id
+
+
+def _by_key(rows: Iterable[tuple]) -> list[tuple]:
+    """Last row per key (the first column), in key order."""
+    return sorted({t[0]: t for t in rows}.values(), key=lambda t: t[0])
+
+
+def _keys(keys: Iterable[Any]) -> list[Any]:
+    return sorted(set(keys))
+
+
+# -- the SQL each dialect runs: (sql, parameters, executemany?) per step
+
+class _SqliteSql:
+    """executemany of one prepared statement: one thread hop per statement, no parameter limit."""
+
+    def __init__(self) -> None:
+        dialect = sqlite.dialect()
+        self.upsert = {}
+        for kind in KINDS:
+            t = kind.table
+            stmt = sqlite.insert(t)
+            stmt = stmt.on_conflict_do_update(index_elements=[kind.key],
+                                              set_={c.name: stmt.excluded[c.name] for c in t.c if not c.primary_key})
+            compiled = stmt.compile(dialect=dialect)
+            assert list(compiled.positiontup or []) == [c.name for c in t.c], compiled.positiontup
+            self.upsert[kind.table.name] = str(compiled)
+        self.delete = {k.table.name: f"DELETE FROM {k.table.name} WHERE {k.key} = ?" for k in KINDS}
+        self.outbox_update = ("UPDATE outbox SET " + ", ".join(f"{c} = ?" for c in _UPDATE_COLS) + " WHERE id = ?")
+        self.purge = ("DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE status <> 'pending' "
+                      "AND created_at_ns < ? LIMIT ?)")
+        self.pending_outbox = "WHERE status = 'pending'"
+
+    def upsert_steps(self, kind: _Kind, rows: list[tuple]) -> list[tuple[str, Any]]:
+        return [(self.upsert[kind.table.name], rows)]
+
+    def delete_steps(self, kind: _Kind, keys: list[Any]) -> list[tuple[str, Any]]:
+        return [(self.delete[kind.table.name], [(k,) for k in keys])]
+
+    def outbox_update_steps(self, rows: list[tuple]) -> list[tuple[str, Any]]:
+        return [(self.outbox_update, [(*t[1:], t[0]) for t in rows])]
+
+
+class _PostgresSql:
+    """One statement per table and commit: arrays in, `unnest` to rows, ON CONFLICT for the upsert."""
+
+    def __init__(self) -> None:
+        dialect = postgresql.dialect()
+        self.types = {k.table.name: [c.type.compile(dialect=dialect) for c in k.table.c] for k in KINDS}
+        self.upsert = {}
+        self.delete = {}
+        for kind in KINDS:
+            t = kind.table
+            cols = [c.name for c in t.c]
+            arrays = ", ".join(f"${i}::{ty}[]" for i, ty in enumerate(self.types[t.name], 1))
+            sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols if c != kind.key)
+            self.upsert[t.name] = (f"INSERT INTO {t.name} ({', '.join(cols)}) SELECT * FROM unnest({arrays}) "
+                                   f"ON CONFLICT ({kind.key}) DO UPDATE SET {sets}")
+            self.delete[t.name] = f"DELETE FROM {t.name} WHERE {kind.key} = ANY($1::{self.types[t.name][0]}[])"
+        ocols = [c.name for c in S.outbox.c]
+        otypes = dict(zip(ocols, self.types["outbox"]))
+        names = ("id", *_UPDATE_COLS)
+        self.outbox_update = (
+            "UPDATE outbox AS o SET " + ", ".join(f"{c} = u.{c}" for c in _UPDATE_COLS)
+            + " FROM unnest(" + ", ".join(f"${i}::{otypes[c]}[]" for i, c in enumerate(names, 1)) + ")"
+            + f" AS u({', '.join(names)}) WHERE o.id = u.id")
+        self.purge = ("DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE status <> 'pending' "
+                      "AND created_at_ns < $1 LIMIT $2)")
+        self.pending_outbox = "WHERE status = 'pending'"
+
+    @staticmethod
+    def _columns(rows: list[tuple]) -> tuple[list[Any], ...]:
+        return tuple(list(col) for col in zip(*rows))
+
+    def upsert_steps(self, kind: _Kind, rows: list[tuple]) -> list[tuple[str, Any]]:
+        sql = self.upsert[kind.table.name]
+        return [(sql, self._columns(rows[i:i + PG_CHUNK])) for i in range(0, len(rows), PG_CHUNK)]
+
+    def delete_steps(self, kind: _Kind, keys: list[Any]) -> list[tuple[str, Any]]:
+        sql = self.delete[kind.table.name]
+        return [(sql, (keys[i:i + PG_CHUNK],)) for i in range(0, len(keys), PG_CHUNK)]
+
+    def outbox_update_steps(self, rows: list[tuple]) -> list[tuple[str, Any]]:
+        return [(self.outbox_update, self._columns(rows[i:i + PG_CHUNK])) for i in range(0, len(rows), PG_CHUNK)]
+
+
+class SqlStore:
+    """A `Store` on SQLite (`sqlite+aiosqlite:///path`) or PostgreSQL (`postgresql+asyncpg://…`)."""
+
+    def __init__(self, url: str, *, outbox_retention_s: float = DEFAULT_RETENTION_S,
+                 purge_interval_s: float = 600.0, busy_timeout_s: float = 5.0, pool_size: int = 5,
+                 connect_timeout_s: float = 10.0, statement_timeout_s: float = 30.0,
+                 pool_pre_ping: bool = True, clock: Callable[[], int] = time.time_ns) -> None:
+        try:
+            self.url: URL = make_url(url)
+        except ArgumentError as exc:
+            raise StoreUnavailable(f"invalid database URL: {exc}") from None
+        self.name = self.url.render_as_string(hide_password=True)
+        self.dialect = self.url.get_backend_name()
+        if self.dialect not in ("sqlite", "postgresql"):
+            raise StoreUnavailable(f"database {self.name}: unsupported (use sqlite+aiosqlite:// or "
+                                   f"postgresql+asyncpg://)")
+        self._sql: _SqliteSql | _PostgresSql = _SqliteSql() if self.dialect == "sqlite" else _PostgresSql()
+        self.retention_ns = int(outbox_retention_s * 1e9)
+        self.purge_interval_s = purge_interval_s
+        self._busy_timeout_s = busy_timeout_s
+        self._pool_size = pool_size
+        self._connect_timeout_s = connect_timeout_s
+        self._statement_timeout_s = statement_timeout_s
+        self._pool_pre_ping = pool_pre_ping
+        self._clock = clock
+        self._engine: AsyncEngine | None = None
+        self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
+        self._purge_task: asyncio.Task[None] | None = None
+        self._next_purge = 0.0
+
+    def __repr__(self) -> str:
+        return f"SqlStore({self.name!r})"
+
+    # ------------------------------------------------------------------ lifecycle
+    async def open(self) -> None:
+        if self._engine is not None:
+            return
+        try:
+            self._engine = self._create_engine()
+            async with self._engine.begin() as conn:
+                if self.dialect == "postgresql":
+                    await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
+                await conn.run_sync(_upgrade_to_head)
+        except _DB_ERRORS as exc:
+            await self._dispose()
+            raise self._unavailable(exc) from exc
+        self._next_purge = time.monotonic() + min(60.0, self.purge_interval_s)
+
+    async def close(self) -> None:
+        task, self._purge_task = self._purge_task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._dispose()
+
+    async def _dispose(self) -> None:
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            with contextlib.suppress(*_DB_ERRORS):
+                await engine.dispose()
+
+    def _create_engine(self) -> AsyncEngine:
+        if self.dialect == "sqlite":
+            return self._create_sqlite_engine()
+        return create_async_engine(
+            self.url, pool_size=self._pool_size, max_overflow=self._pool_size, pool_pre_ping=self._pool_pre_ping,
+            pool_timeout=self._connect_timeout_s,
+            connect_args={"timeout": self._connect_timeout_s, "command_timeout": self._statement_timeout_s,
+                          "server_settings": {"application_name": "alertbot"}})
+
+    def _create_sqlite_engine(self) -> AsyncEngine:
+        database = self.url.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+        busy_ms = int(self._busy_timeout_s * 1000)
+        engine = create_async_engine(self.url, connect_args={"timeout": self._busy_timeout_s})
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # no implicit BEGIN from sqlite3: we issue our own
+            cur = dbapi_conn.cursor()
+            cur.execute(f"PRAGMA busy_timeout={busy_ms}")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _begin(conn: Any) -> None:
+            # Writers take the write lock up front: a deferred BEGIN that later writes fails with
+            # SQLITE_BUSY at once, whatever the busy timeout.
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("alertbot_read") else "BEGIN IMMEDIATE")
+
+        return engine
+
+    def _require_engine(self) -> AsyncEngine:
+        if self._engine is None:
+            raise StoreUnavailable(f"database {self.name}: not open")
+        return self._engine
+
+    @contextlib.asynccontextmanager
+    async def _reading(self) -> AsyncIterator[AsyncConnection]:
+        """A read transaction with one snapshot for everything read in it."""
+        async with self._require_engine().connect() as conn:
+            if self.dialect == "sqlite":
+                conn = await conn.execution_options(alertbot_read=True)
+            else:
+                conn = await conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            async with conn.begin():
+                yield conn
+
+    @contextlib.asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncConnection]:
+        async with self._write_lock or contextlib.nullcontext():
+            async with self._require_engine().begin() as conn:
+                yield conn
+
+    def _unavailable(self, exc: BaseException) -> StoreUnavailable:
+        return StoreUnavailable(f"database {self.name}: {_reason(exc, self.url.password)}")
+
+    # ------------------------------------------------------------------ the Store protocol
+    async def ping(self) -> float:
+        started = time.perf_counter()
+        try:
+            async with self._reading() as conn:
+                await conn.exec_driver_sql("SELECT 1")
+        except _DB_ERRORS as exc:
+            raise self._unavailable(exc) from exc
+        return time.perf_counter() - started
+
+    async def load(self) -> State:
+        try:
+            async with self._reading() as conn:
+                return State(
+                    alerts=await self._select(conn, ALERTS),
+                    groups=await self._select(conn, GROUPS),
+                    nflog=await self._select(conn, NFLOG),
+                    silences=await self._select(conn, SILENCES),
+                    outbox_pending=await self._select(conn, OUTBOX, self._sql.pending_outbox),
+                )
+        except _DB_ERRORS as exc:
+            raise self._unavailable(exc) from exc
+
+    async def _select(self, conn: AsyncConnection, kind: _Kind, where: str = "") -> list[Any]:
+        t = kind.table
+        sql = f"SELECT {', '.join(c.name for c in t.c)} FROM {t.name} {where} ORDER BY {kind.key}"
+        result = await conn.exec_driver_sql(sql)
+        decode = kind.decode
+        return [decode(r) for r in result.fetchall()]
+
+    async def commit(self, changes: Changes) -> None:
+        steps = self._plan(changes)  # encoded before the transaction: the lock is held for SQL only
+        if not steps:
+            return
+        try:
+            async with self._writing() as conn:
+                for sql, params in steps:
+                    await conn.exec_driver_sql(sql, params)
+        except _DB_ERRORS as exc:
+            raise self._unavailable(exc) from exc
+        if time.monotonic() >= self._next_purge:
+            self._schedule_purge()
+
+    def _plan(self, c: Changes) -> list[tuple[str, Any]]:
+        """The statements of one commit, in MemoryStore's order (upserts of a kind before its deletes)."""
+        sql = self._sql
+        steps: list[tuple[str, Any]] = []
+
+        def upsert(kind: _Kind, rows: list[Any]) -> None:
+            if rows:
+                enc = kind.encode
+                steps.extend(sql.upsert_steps(kind, _by_key(enc(r) for r in rows)))
+
+        def delete(kind: _Kind, keys: Iterable[Any]) -> None:
+            keys = _keys(keys)
+            if keys:
+                steps.extend(sql.delete_steps(kind, keys))
+
+        upsert(ALERTS, c.alerts_upsert)
+        delete(ALERTS, (S.fp_to_db(fp) for fp in c.alerts_delete))
+        upsert(GROUPS, c.groups_upsert)
+        delete(GROUPS, c.groups_delete)
+        upsert(NFLOG, c.nflog_upsert)
+        delete(NFLOG, c.nflog_delete)
+        upsert(SILENCES, c.silences_upsert)
+        upsert(OUTBOX, c.outbox_insert)
+        if c.outbox_update:
+            steps.extend(sql.outbox_update_steps(_by_key(_enc_outbox_update(u) for u in c.outbox_update)))
+        return steps
+
+    # ------------------------------------------------------------------ outbox retention
+    def _schedule_purge(self) -> None:
+        self._next_purge = time.monotonic() + self.purge_interval_s
+        if self._purge_task is None or self._purge_task.done():
+            self._purge_task = asyncio.get_running_loop().create_task(self._purge_quietly())
+
+    async def _purge_quietly(self) -> None:
+        try:
+            n = await self.purge_outbox()
+            if n:
+                log.info("purged %d finished outbox rows older than %.0f h", n, self.retention_ns / 3.6e12)
+        except StoreUnavailable as exc:
+            log.warning("outbox purge failed (will retry): %s", exc)
+
+    async def purge_outbox(self, now_ns: int | None = None) -> int:
+        """Deletes delivered/failed/abandoned outbox rows created more than the retention ago.
+
+        Runs in small transactions so that commits are never held up for long.
+        """
+        cutoff = _ns((self._clock() if now_ns is None else now_ns) - self.retention_ns)
+        total = 0
+        while True:
+            try:
+                async with self._writing() as conn:
+                    result = await conn.exec_driver_sql(self._sql.purge, (cutoff, PURGE_BATCH))
+            except _DB_ERRORS as exc:
+                raise self._unavailable(exc) from exc
+            total += result.rowcount
+            if result.rowcount < PURGE_BATCH:
+                return total
+            await asyncio.sleep(0)
+
+
+def _upgrade_to_head(connection: Any) -> None:
+    """Alembic's `upgrade head` on a connection we already hold (inside our transaction)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    cfg.attributes["connection"] = connection
+    command.upgrade(cfg, "head")
+
+
+def _reason(exc: BaseException, password: str | None) -> str:
+    """A one-line reason from the driver's error, without SQLAlchemy's SQL and parameter dump."""
+    inner: BaseException = exc
+    orig = getattr(exc, "orig", None)
+    if isinstance(orig, BaseException):
+        inner = orig
+        if isinstance(inner.__cause__, BaseException):  # asyncpg errors wrapped by SQLAlchemy's adapter
+            inner = inner.__cause__
+    text = str(inner).strip().splitlines()[0] if str(inner).strip() else ""
+    if isinstance(inner, (asyncio.TimeoutError, TimeoutError)) and not text:
+        text = "timed out"
+    kind = type(inner).__name__
+    reason = f"{kind}: {text}" if text else kind
+    if password:
+        reason = reason.replace(password, "***")
+    return reason[:300]

@@ -1,0 +1,159 @@
+"""A throw-away PostgreSQL cluster from Debian's `postgresql` binaries, for tests and benchmarks.
+
+    cluster = PostgresCluster.start()            # initdb + pg_ctl start on a free loopback port
+    url = cluster.create_database("t1")          # postgresql+asyncpg://postgres@127.0.0.1:PORT/t1
+    cluster.stop()                               # stops the server and removes its directory
+
+initdb refuses to run as root, so as root the cluster belongs to the `postgres` system user
+(created by the Debian package) and lives in a directory that user owns under /tmp (pytest's own
+temp directories are private to root). Authentication is `trust` on loopback only.
+
+`durable=False` (the default for tests) turns off fsync: a test kills the bot, never the server,
+and what a committed transaction guarantees to a client that dies is unchanged. Benchmarks pass
+`durable=True` to measure what a production server does.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+from tests.peers import free_port, peer
+
+SUPERUSER = "postgres"
+
+
+def _as_owner(argv: list[str]) -> list[str]:
+    """Runs a command as the `postgres` system user when we are root (initdb and postgres refuse root)."""
+    if os.geteuid() != 0:
+        return argv
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        raise RuntimeError("running as root, but there is no `postgres` system user to own the cluster: "
+                           "install it with `apt-get install -y postgresql`") from None
+    return [shutil.which("runuser") or "/usr/sbin/runuser", "-u", "postgres", "--", *argv]
+
+
+def _run(argv: list[str], what: str, timeout: float = 60) -> str:
+    proc = subprocess.run(_as_owner(argv), capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{what} failed ({proc.returncode}): {proc.stderr.strip() or proc.stdout.strip()}")
+    return proc.stdout
+
+
+@dataclass
+class PostgresCluster:
+    base: str  # directory holding data/, the log and the socket
+    port: int
+    host: str = "127.0.0.1"
+    settings: list[str] = field(default_factory=list)  # postgres -c options
+    databases: list[str] = field(default_factory=list)
+    startup_seconds: float = 0.0
+
+    @property
+    def data_dir(self) -> str:
+        return os.path.join(self.base, "data")
+
+    @property
+    def log_file(self) -> str:
+        return os.path.join(self.base, "postgres.log")
+
+    @classmethod
+    def start(cls, *, durable: bool = False, attempts: int = 3) -> PostgresCluster:
+        """initdb in a fresh directory and start the server; fails with the install command without the binaries."""
+        t0 = time.monotonic()
+        initdb, pg_ctl = peer("initdb"), peer("pg_ctl")
+        peer("postgres")
+        base = tempfile.mkdtemp(prefix="alertbot-pg-")
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam("postgres")
+            os.chown(base, pw.pw_uid, pw.pw_gid)
+        cluster = cls(base=base, port=0)
+        try:
+            _run([initdb, "-D", cluster.data_dir, "-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--locale=C",
+                  "--no-sync", "--no-instructions"], "initdb")
+            cluster.settings = ["-c listen_addresses=127.0.0.1", f"-c unix_socket_directories={base}",
+                                "-c max_connections=200", "-c shared_buffers=128MB"]
+            if not durable:
+                cluster.settings += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+            last = ""
+            for _ in range(attempts):  # another process may take the free port before the server binds it
+                cluster.port = free_port()
+                proc = subprocess.run(_as_owner(cluster._start_argv(pg_ctl)), capture_output=True, text=True,
+                                      timeout=90)
+                if proc.returncode == 0:
+                    cluster.startup_seconds = time.monotonic() - t0
+                    return cluster
+                last = cluster.log_tail()
+            raise RuntimeError(f"postgres did not start on 127.0.0.1: {last}")
+        except BaseException:
+            cluster.stop()
+            raise
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            with open(self.log_file, encoding="utf-8", errors="replace") as f:
+                return "".join(f.readlines()[-lines:])
+        except OSError:
+            return ""
+
+    def url(self, database: str = "postgres", *, password: str | None = None) -> str:
+        auth = SUPERUSER if password is None else f"{SUPERUSER}:{password}"
+        return f"postgresql+asyncpg://{auth}@{self.host}:{self.port}/{database}"
+
+    def psql_url(self, database: str = "postgres") -> str:
+        """The same database as a libpq/asyncpg DSN (no SQLAlchemy driver prefix)."""
+        return f"postgresql://{SUPERUSER}@{self.host}:{self.port}/{database}"
+
+    def create_database(self, name: str) -> str:
+        self.sql(f'CREATE DATABASE "{name}"')
+        self.databases.append(name)
+        return self.url(name)
+
+    def drop_database(self, name: str) -> None:
+        self.sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def sql(self, statement: str, database: str = "postgres") -> list[tuple]:
+        """Runs one statement on a short-lived asyncpg connection (in its own event loop)."""
+        import asyncio
+
+        import asyncpg
+
+        async def go() -> list[tuple]:
+            conn = await asyncpg.connect(self.psql_url(database), timeout=30)
+            try:
+                return [tuple(r) for r in await conn.fetch(statement)]
+            finally:
+                await conn.close()
+
+        return asyncio.run(go())
+
+    def is_running(self) -> bool:
+        pg_ctl = peer("pg_ctl")
+        return subprocess.run(_as_owner([pg_ctl, "-D", self.data_dir, "status"]), capture_output=True).returncode == 0
+
+    def stop_server(self, mode: str = "fast") -> None:
+        """Stops the server and keeps its data (restart with `restart_server`)."""
+        if os.path.isdir(self.data_dir) and os.path.exists(os.path.join(self.data_dir, "postmaster.pid")):
+            _run([peer("pg_ctl"), "-D", self.data_dir, "-m", mode, "-w", "-t", "60", "stop"], "pg_ctl stop")
+
+    def _start_argv(self, pg_ctl: str) -> list[str]:
+        return [pg_ctl, "-D", self.data_dir, "-l", self.log_file, "-w", "-t", "60",
+                "-o", " ".join([f"-p {self.port}", *self.settings]), "start"]
+
+    def restart_server(self) -> None:
+        """Starts a stopped server again on the same port with the same data."""
+        _run(self._start_argv(peer("pg_ctl")), "pg_ctl start", timeout=90)
+
+    def stop(self) -> None:
+        """Stops the server (immediately: its data is thrown away) and removes the directory."""
+        try:
+            self.stop_server(mode="immediate")
+        finally:
+            shutil.rmtree(self.base, ignore_errors=True)
