@@ -1322,8 +1322,9 @@ def inv(route_body: str, rest: str = OK_RECEIVERS) -> str:
 UTF8_NAME_NOTE = {
     "key": "utf8_label_names",
     "reason": "Alertmanager 0.25's classic matcher parser only accepts label names matching [a-zA-Z_:][a-zA-Z0-9_:]*. HEAD's default "
-    "fallback mode parses with the UTF-8 matcher parser first, which accepts quoted names and any UTF-8 name, so HEAD loads this "
-    "config (and prints such names quoted in route keys / routes show).",
+    "fallback mode parses with the UTF-8 matcher parser first, which accepts quoted names and any unquoted run of non-reserved "
+    "characters as a name (and skips whitespace before '{'), so HEAD loads this config (and prints names with reserved "
+    "characters quoted in route keys / routes show).",
 }
 GROUP_BY_UTF8_NOTE = {
     "key": "utf8_group_by",
@@ -1395,8 +1396,10 @@ def invalid_specs() -> list[InvalidSpec]:
                 else f"receiver: default\nroutes:\n- match_re:\n    foo: {yaml_sq(rx)}")
         a(InvalidSpec(f"regex-{i:02d}", inv(body), f"bad regex for RE2 ({form}): {rx}"))
     # --- matcher syntax
-    a(InvalidSpec("matcher-bad-name", inv("receiver: default\nroutes:\n- matchers: ['invalid-name=\"x\"']"), "matcher with an invalid label name"))
-    a(InvalidSpec("matcher-digit-name", inv("receiver: default\nroutes:\n- matchers: ['0abc=x']"), "matcher name starting with a digit"))
+    a(InvalidSpec("matcher-bad-name", inv("receiver: default\nroutes:\n- matchers: ['invalid-name=\"x\"']"), "matcher with an invalid label name",
+                  differs_in_head=[UTF8_NAME_NOTE]))
+    a(InvalidSpec("matcher-digit-name", inv("receiver: default\nroutes:\n- matchers: ['0abc=x']"), "matcher name starting with a digit",
+                  differs_in_head=[UTF8_NAME_NOTE]))
     a(InvalidSpec("matcher-quoted-name", inv("receiver: default\nroutes:\n- matchers: ['\"foo bar\"=\"x\"']"), "quoted label name (UTF-8 parser only)",
                   differs_in_head=[UTF8_NAME_NOTE]))
     a(InvalidSpec("matcher-utf8-name", inv("receiver: default\nroutes:\n- matchers: ['föö=\"x\"']"), "non-ASCII label name (UTF-8 parser only)",
@@ -1407,7 +1410,8 @@ def invalid_specs() -> list[InvalidSpec]:
     a(InvalidSpec("matcher-inner-quote", inv("receiver: default\nroutes:\n- matchers: ['foo=ba\"r']"), "unescaped double quote"))
     a(InvalidSpec("matcher-empty-token", inv("receiver: default\nroutes:\n- matchers: ['foo=bar,,baz=qux']"), "empty matcher between commas"))
     a(InvalidSpec("matcher-escaped-comma", inv("receiver: default\nroutes:\n- matchers: ['a=x\\,y']"), "backslash does not protect a comma"))
-    a(InvalidSpec("matcher-space-before-brace", inv("receiver: default\nroutes:\n- matchers: [' {foo=\"bar\"}']"), "whitespace before '{' defeats brace trimming"))
+    a(InvalidSpec("matcher-space-before-brace", inv("receiver: default\nroutes:\n- matchers: [' {foo=\"bar\"}']"), "whitespace before '{' defeats brace trimming",
+                  differs_in_head=[UTF8_NAME_NOTE]))
     a(InvalidSpec("matcher-escaped-closing-quote", inv("receiver: default\nroutes:\n- matchers: ['lbq=\"a\\\"']"), "the closing quote is escaped"))
     a(InvalidSpec("matcher-no-operator", inv("receiver: default\nroutes:\n- matchers: ['foo']"), "matcher without operator"))
     a(InvalidSpec("matcher-double-op", inv("receiver: default\nroutes:\n- matchers: ['foo=!bar', 'x<y']"), "bad operator"))
@@ -1486,6 +1490,75 @@ def label_parse_table(args: list[str]) -> dict[str, dict[str, str]]:
         p = subprocess.run([go, "run", "./labelparse"], cwd=HERE, env=env, input=json.dumps(uniq).encode(), capture_output=True, check=True)
     results = json.loads(p.stdout)
     return dict(zip(uniq, results))
+
+
+# The UTF-8 matcher parser's lexer (Alertmanager >= 0.27, matcher/parse; reference §1.1): unquoted
+# literals are runs of anything but whitespace and the reserved characters; quoted strings follow
+# Go's strconv.Unquote.
+_UTF8_RESERVED = set("{}!=~,\\\"'`")
+_GO_QUOTED = re.compile(r'"(?:[^"\\\n]|\\(?:[abfnrtv\\"]|x[0-9a-fA-F]{2}|[0-7]{3}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}))*"')
+
+
+def utf8_parser_accepts_one(text: str) -> bool:
+    """Whether HEAD's UTF-8 parser accepts `text` as exactly one matcher (approximation for notes)."""
+    i, n = 0, len(text)
+
+    def skip_ws() -> None:
+        nonlocal i
+        while i < n and text[i].isspace():
+            i += 1
+
+    def operand() -> bool:
+        nonlocal i
+        skip_ws()
+        if i < n and text[i] == '"':
+            m = _GO_QUOTED.match(text, i)
+            if not m:
+                return False
+            i = m.end()
+            return True
+        start = i
+        while i < n and not text[i].isspace() and text[i] not in _UTF8_RESERVED:
+            i += 1
+        return i > start
+
+    if not operand():
+        return False
+    skip_ws()
+    for op in ("=~", "!~", "!=", "="):
+        if text.startswith(op, i):
+            i += len(op)
+            break
+    else:
+        return False
+    if not operand():
+        return False
+    skip_ws()
+    return i == n
+
+
+def head_label_notes(args: list[str], parse_table: dict[str, dict[str, str]]) -> list[dict[str, str]]:
+    """differs_in_head notes for amtool label arguments. HEAD's `routes test` parses each argument
+    with compat.Matcher (fallback mode by default: UTF-8 parser first, classic parser if that fails;
+    inputs starting with '{' or ending with '}' are refused before either runs) and reports a
+    non-'=' operator as "Labels must be specified as key=value pairs" (cli/test_routing.go)."""
+    notes: list[dict[str, str]] = []
+    for arg in args:
+        parsed = parse_table[arg]
+        if arg.startswith("{") or arg.endswith("}"):
+            notes.append({"key": "label_arg_braces", "reason": f"HEAD amtool refuses the argument {arg!r} ('Failed to parse labels: unexpected "
+                          "open or close brace: …'; compat.Matcher's brace check); 0.25 " + ("accepts it." if "error" not in parsed else "fails differently.")})
+            break
+        if "error" in parsed:
+            if utf8_parser_accepts_one(arg):
+                notes.append({"key": "utf8_label_names", "reason": f"0.25 cannot parse {arg!r} ({parsed['error']}); HEAD's fallback parser "
+                              "accepts it with the UTF-8 parser (names may be quoted or contain any non-reserved character)."})
+            break
+        if parsed["op"] != "=":
+            notes.append({"key": "labels_message", "reason": "HEAD amtool says 'Labels must be specified as key=value pairs' (capitalised, "
+                          "without the 'Failed to parse labels: ' prefix; cli/test_routing.go)."})
+            break
+    return notes
 
 
 def amtool_error(stderr: str) -> str | None:
@@ -1682,15 +1755,18 @@ def main() -> int:
             for tree in (False, True):
                 r = results[(name, f"t{j}-{int(tree)}")]
                 case = {"id": f"L{j:02d}{'-tree' if tree else ''}", "args": (["--tree"] if tree else []) + ls, "labels": parsed, **r}
-                err = amtool_error(r["stderr"])
-                if err is not None and "labels must be specified as key=value pairs" in err:
-                    case["differs_in_head"] = {"key": "labels_message_capitalised",
-                                               "reason": "The reference (§6.7) says HEAD amtool capitalises this message ('Labels must be specified as key=value pairs')."}
+                notes = head_label_notes(ls, parse_table)
+                if notes:
+                    case["differs_in_head"] = notes
                 cases.append(case)
         for (vname, j, kind), args in verify_args.items():
             if vname != name:
                 continue
-            cases.append({"id": f"L{j:02d}-verify-{kind}{'-tree' if '--tree' in args else ''}", "args": args, "labels": None, **vresults[(vname, j, kind)]})
+            vcase = {"id": f"L{j:02d}-verify-{kind}{'-tree' if '--tree' in args else ''}", "args": args, "labels": None, **vresults[(vname, j, kind)]}
+            notes = head_label_notes(sets[j], parse_table)
+            if notes:
+                vcase["differs_in_head"] = notes
+            cases.append(vcase)
         n_cases += len(cases)
         for t in spec.covers:
             tag_counts[t] = tag_counts.get(t, 0) + len(cases)
