@@ -199,7 +199,7 @@ class Engine:
                 if g is None:
                     row = stored.get(gid)
                     if row is not None:
-                        g = AggrGroup(route, labels, row.created_ns, row.next_flush_ns, row.has_flushed, gid)  # type: ignore[attr-defined]
+                        g = AggrGroup(route, labels, row.created_at_ns, row.next_flush_ns, row.has_flushed, gid)  # type: ignore[attr-defined]
                     else:
                         g = self._new_group(route, labels, a, now)
                         changes.groups_upsert.append(g.to_row())

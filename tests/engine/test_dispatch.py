@@ -1,0 +1,143 @@
+"""Dispatcher timing, notification-log effects and durability, on a virtual clock."""
+
+from __future__ import annotations
+
+from bot.store.base import StoreUnavailable
+from bot.store.memory import MemoryStore
+from tests.engine.harness import Harness, alert
+
+CONFIG = """
+route:
+  receiver: hook
+  group_by: [alertname]
+  group_wait: 10s
+  group_interval: 60s
+  repeat_interval: 1h
+receivers:
+- name: hook
+  webhook_configs:
+  - url: http://127.0.0.1:1/
+"""
+
+
+async def test_group_wait_then_interval_ticks() -> None:
+    h = Harness(CONFIG)
+    await h.start()
+    await h.post(alert("1", start=0, end=1000))
+    await h.at(5)
+    await h.post(alert("2", start=5, end=1000))
+    await h.at(65)
+    await h.post(alert("3", start=65, end=1000))
+    await h.at(200)
+    assert h.notifications() == [
+        (10.0, "first notification", [("1", "firing"), ("2", "firing")]),
+        (70.0, "new alerts added", [("1", "firing"), ("2", "firing"), ("3", "firing")]),
+    ]
+
+
+async def test_old_alert_flushes_at_once_and_resolution_empties_the_group() -> None:
+    h = Harness(CONFIG)
+    await h.start()
+    await h.post(alert("1", start=-3600, end=30))
+    await h.at(1)
+    assert h.notifications() == [(0.0, "first notification", [("1", "firing")])]
+    await h.at(61)
+    assert h.notifications()[-1] == (60.0, "all alerts resolved", [("1", "resolved")])
+    assert not h.engine.groups  # destroyed once the resolved alert was notified
+    await h.at(70)
+    await h.post(alert("1", start=70, end=1000))
+    await h.at(200)
+    # A new group: it waits group_wait again (today's Alertmanager).
+    assert h.notifications()[-1] == (80.0, "first notification", [("1", "firing")])
+
+
+async def test_repeat_after_repeat_interval_on_the_next_tick() -> None:
+    h = Harness(CONFIG.replace("repeat_interval: 1h", "repeat_interval: 2m"))
+    await h.start()
+    await h.post(alert("1", start=0, end=100000))
+    await h.at(400)
+    times = [t for t, reason, _ in h.notifications()]
+    # log written at 10 s; the strict test `ts < now - 2m` holds at 190 s, not 130 s.
+    assert times == [10.0, 190.0, 370.0]
+
+
+async def test_failed_delivery_retries_next_tick_and_keeps_resolved_alerts() -> None:
+    h = Harness(CONFIG)
+    await h.start()
+    await h.post(alert("1", start=0, end=30))
+    h.deliverer.failures = 1
+    await h.at(11)
+    assert h.notifications() == []  # the first notification failed: nothing logged
+    await h.at(71)
+    # The next tick sends the group's state at that time: the alert has resolved meanwhile.
+    assert h.notifications() == []  # nothing was ever notified firing, so the resolve is not news
+    assert not h.engine.groups
+
+
+async def test_send_resolved_false_logs_but_sends_nothing() -> None:
+    cfg = CONFIG.replace("  - url: http://127.0.0.1:1/", "  - url: http://127.0.0.1:1/\n    send_resolved: false")
+    h = Harness(cfg)
+    await h.start()
+    await h.post(alert("1", start=0, end=100), alert("2", start=0, end=1000))
+    await h.at(1200)
+    # Alert 1 resolving is not news without send_resolved; alert 2 resolving ends the group
+    # ("all alerts resolved"), which is logged but not sent.
+    assert h.notifications() == [(10.0, "first notification", [("1", "firing"), ("2", "firing")])]
+    (entry,) = h.engine.nflog.values()
+    assert entry.firing == frozenset() and len(entry.resolved) == 2
+    assert not h.engine.groups
+
+
+async def test_commit_failure_answers_with_the_error_and_loses_nothing_stored() -> None:
+    store = MemoryStore()
+    h = Harness(CONFIG, store)
+    await h.start()
+    await h.post(alert("1", start=0, end=1000))
+    store.fail_next = StoreUnavailable("database is locked")
+    now = h.clock.now()
+    from bot.engine.ingest import to_alert
+    from tests.engine.harness import _postable
+
+    fut = h.engine.enqueue_alerts([to_alert(_postable(alert("2", start=1, end=1000)), now, 300)])
+    await h.settle()
+    try:
+        await fut
+    except StoreUnavailable:
+        pass
+    else:
+        raise AssertionError("the ingest should have failed")
+    assert set(h.engine.alerts) == {a for a in store.alerts}  # memory is what the database holds
+    assert len(h.engine.alerts) == 1
+    await h.at(20)
+    assert h.notifications() == [(10.0, "first notification", [("1", "firing")])]
+
+
+async def test_restart_keeps_group_timers() -> None:
+    store = MemoryStore()
+    h = Harness(CONFIG, store)
+    await h.start()
+    await h.post(alert("1", start=0, end=100000))
+    await h.at(11)
+    # A restart 40 s later: the next tick stays at 70 s (an Alertmanager restart would
+    # start a new group_wait).
+    h2 = Harness(CONFIG, store, start=h.clock.now())
+    h2.clock.set(h.clock.now().ns + 29 * 10**9)
+    await h2.start()
+    await h2.post(alert("2", start=45, end=100000))
+    await h2.at(100)
+    assert [(t, r) for t, r, _ in h2.notifications()] == [(70.0, "new alerts added")]
+
+
+async def test_restart_resumes_undelivered_notifications() -> None:
+    store = MemoryStore()
+    h = Harness(CONFIG, store)
+    await h.start()
+    h.deliverer.hold = True  # the process dies with the notification queued
+    await h.post(alert("1", start=0, end=100000))
+    await h.at(11)
+    assert h.deliverer.held and h.notifications() == []
+    h2 = Harness(CONFIG, store, start=h.clock.now())
+    await h2.start()
+    assert [r for _, r, _ in h2.notifications()] == ["first notification"]  # resumed, sent once
+    await h2.at(60)
+    assert len(h2.notifications()) == 1
