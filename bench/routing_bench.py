@@ -29,6 +29,9 @@ sys.path.insert(0, str(ROOT))
 
 from bot.config import load_config_text  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "bench"))
+from results import write_section  # noqa: E402
+
 ALERTS = ["APIHighErrorRate", "APIHighLatency", "PipelineHighFailureRate", "MetricIngestionBackpressure",
           "DatabaseHighConnections", "ArtifactStorageHighLatency", "ModelFeatureDrift", "SchedulerLeaderLost"]
 SERVICES = ["tracking-server", "model-registry", "pipeline-scheduler", "api-gateway", "artifact-store"]
@@ -156,19 +159,6 @@ def main() -> None:
     print(table)
     if not args.no_write:
         write_section(ROOT / "bench" / "RESULTS.md", "Routing", table + "\n\nCommand: `.venv/bin/python bench/routing_bench.py`\n")
-
-
-def write_section(path: Path, title: str, body: str) -> None:
-    """Replaces the `## title` section of RESULTS.md (other sections are left alone)."""
-    text = path.read_text() if path.exists() else "# Benchmark results\n\nEach section is written by the script named in it.\n"
-    header = f"## {title}\n"
-    start = text.find(header)
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + header + "\n" + body
-    else:
-        end = text.find("\n## ", start + len(header))
-        text = text[:start] + header + "\n" + body + (text[end:] if end != -1 else "")
-    path.write_text(text)
 
 
 if __name__ == "__main__":

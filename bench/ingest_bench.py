@@ -1,0 +1,253 @@
+"""Alert ingestion, side by side with the real Alertmanager 0.25, on the same machine and load.
+
+    .venv/bin/python bench/ingest_bench.py [--quick]
+
+For each load (alerts, groups, batch size; 8 concurrent clients posting to
+`POST /api/v2/alerts`) both servers are started fresh — Alertmanager (Debian
+prometheus-alertmanager) and `alertbot serve` on a new SQLite database (every alert stored
+durably before the 200) — with the same config: one webhook receiver pointing at a local
+recorder, group_by [alertname, grp], group_wait 1s, group_interval 1s. Measured:
+alerts/s through the API, request latency p50/p99, the time from the first request until
+every alert has appeared in a notification, the server's CPU seconds and peak memory
+(VmHWM). Results are printed and written to bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from results import write_section  # noqa: E402
+
+CLIENTS = 8
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def config_text(hook_port: int) -> str:
+    return f"""route:
+  receiver: hook
+  group_by: [alertname, grp]
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+- name: hook
+  webhook_configs:
+  - url: http://127.0.0.1:{hook_port}/hook
+"""
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+        self.all_seen_at: float | None = None
+        self.expected = 0
+        self.requests = 0
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.requests += 1
+        for a in body["alerts"]:
+            self.seen.add(a["labels"]["instance"])
+        if self.all_seen_at is None and self.expected and len(self.seen) >= self.expected:
+            self.all_seen_at = time.monotonic()
+        return web.Response(text="ok")
+
+
+@dataclass
+class Result:
+    system: str
+    alerts: int
+    groups: int
+    batch: int
+    seconds: float
+    rate: float
+    p50_ms: float
+    p99_ms: float
+    notified_s: float | None
+    cpu_s: float
+    peak_mb: float
+    errors: int
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def proc_peak_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def wait_ready(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as s:
+        while time.monotonic() < deadline:
+            try:
+                async with s.get(url) as r:
+                    if r.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"{url} not ready")
+
+
+def start_alertmanager(tmp: Path, cfg: Path, port: int) -> subprocess.Popen:
+    binary = shutil.which("prometheus-alertmanager") or "/usr/bin/prometheus-alertmanager"
+    return subprocess.Popen([binary, f"--config.file={cfg}", f"--storage.path={tmp / 'am'}",
+                             f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=", "--log.level=warn"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def start_bot(tmp: Path, cfg: Path, port: int) -> subprocess.Popen:
+    return subprocess.Popen([str(Path(sys.executable).with_name("alertbot")), "serve", "--config", str(cfg),
+                             "--listen", f"127.0.0.1:{port}", "--database", f"sqlite+aiosqlite:///{tmp / 'bot.db'}",
+                             "--external-url", f"http://127.0.0.1:{port}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ, ALERTBOT_LOG_LEVEL="warning"))
+
+
+def make_batches(n: int, groups: int, batch: int, now: str) -> list[bytes]:
+    out = []
+    for start in range(0, n, batch):
+        alerts = [{"labels": {"alertname": "Bench", "grp": f"g{i % groups}", "instance": f"i{i}", "job": "bench"},
+                   "annotations": {"summary": f"alert {i}"}, "startsAt": now,
+                   "generatorURL": "http://prometheus/graph"} for i in range(start, min(n, start + batch))]
+        out.append(json.dumps(alerts).encode())
+    return out
+
+
+async def load(url: str, batches: list[bytes]) -> tuple[list[float], int]:
+    latencies: list[float] = []
+    errors = 0
+    queue = list(reversed(batches))
+
+    async def client(session: aiohttp.ClientSession) -> None:
+        nonlocal errors
+        while queue:
+            body = queue.pop()
+            t = time.perf_counter()
+            async with session.post(url, data=body, headers={"Content-Type": "application/json"}) as r:
+                await r.read()
+                if r.status != 200:
+                    errors += 1
+            latencies.append(time.perf_counter() - t)
+
+    conn = aiohttp.TCPConnector(limit=CLIENTS)
+    async with aiohttp.ClientSession(connector=conn) as session:
+        await asyncio.gather(*(client(session) for _ in range(CLIENTS)))
+    return latencies, errors
+
+
+async def run_one(system: str, n: int, groups: int, batch: int) -> Result:
+    tmp = Path(tempfile.mkdtemp(prefix="bench-"))
+    rec = Recorder()
+    rec.expected = n
+    app = web.Application(client_max_size=1 << 30)
+    app.router.add_post("/hook", rec.handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    hook_port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", hook_port).start()
+    cfg = tmp / "config.yml"
+    cfg.write_text(config_text(hook_port))
+    port = free_port()
+    proc = (start_alertmanager if system == "alertmanager" else start_bot)(tmp, cfg, port)
+    try:
+        await wait_ready(f"http://127.0.0.1:{port}/-/ready")
+        cpu0 = proc_cpu_seconds(proc.pid)
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        batches = make_batches(n, groups, batch, now)
+        t0 = time.monotonic()
+        latencies, errors = await load(f"http://127.0.0.1:{port}/api/v2/alerts", batches)
+        elapsed = time.monotonic() - t0
+        deadline = time.monotonic() + 120
+        while rec.all_seen_at is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        notified = None if rec.all_seen_at is None else rec.all_seen_at - t0
+        cpu = proc_cpu_seconds(proc.pid) - cpu0
+        peak = proc_peak_mb(proc.pid)
+        latencies.sort()
+        return Result(system, n, groups, batch, elapsed, n / elapsed, statistics.median(latencies) * 1000,
+                      latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, notified, cpu, peak, errors)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        await runner.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="only the small loads")
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args()
+    loads = [(20_000, 200, 100), (20_000, 200, 500), (100_000, 1000, 100), (100_000, 1000, 500)]
+    if args.quick:
+        loads = loads[:2]
+    results = []
+    for n, groups, batch in loads:
+        for system in ("alertmanager", "alertbot"):
+            r = await run_one(system, n, groups, batch)
+            results.append(r)
+            print(f"{system:12} {n:>7} alerts {groups:>5} groups batch {batch:>4}: {r.rate:>8,.0f}/s "
+                  f"p50 {r.p50_ms:.1f} ms p99 {r.p99_ms:.1f} ms notified {r.notified_s} s cpu {r.cpu_s:.1f} s "
+                  f"peak {r.peak_mb:.0f} MB errors {r.errors}", flush=True)
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        model = "unknown CPU"
+    lines = [f"Machine: {model}, {os.cpu_count()} cores. {CLIENTS} concurrent clients; Alertmanager 0.25 "
+             "(Debian) in memory; alertbot storing every alert in SQLite (WAL) before answering.", "",
+             "| load | system | alerts/s | p50 ms | p99 ms | all notified after | server CPU s | peak MB | errors |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    by_load: dict[tuple, dict[str, Result]] = {}
+    for r in results:
+        by_load.setdefault((r.alerts, r.groups, r.batch), {})[r.system] = r
+        notified = "-" if r.notified_s is None else f"{r.notified_s:.1f} s"
+        lines.append(f"| {r.alerts:,} alerts / {r.groups:,} groups / batch {r.batch} | {r.system} | {r.rate:,.0f} | "
+                     f"{r.p50_ms:.1f} | {r.p99_ms:.1f} | {notified} | {r.cpu_s:.1f} | {r.peak_mb:.0f} | {r.errors} |")
+    lines += ["", "| load | alertbot/Alertmanager alerts/s |", "|---|---:|"]
+    for (n, g, b), pair in by_load.items():
+        if "alertmanager" in pair and "alertbot" in pair:
+            lines.append(f"| {n:,} / {g:,} / {b} | {pair['alertbot'].rate / pair['alertmanager'].rate:.2f} |")
+    table = "\n".join(lines)
+    print(table)
+    if not args.no_write:
+        write_section(ROOT / "bench" / "RESULTS.md", "Ingestion", table + "\n\nCommand: `.venv/bin/python bench/ingest_bench.py`\n")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
