@@ -29,7 +29,8 @@ INVALID_DIR = DATA / "invalid"
 # Where today's Alertmanager deliberately differs from 0.25, the routing owner may decide to follow
 # HEAD. Put the `differs_in_head` key here with the reason; affected cases then run as xfail (listed
 # in the summary, never silently dropped). Keys present in the data: group_by_empty_override,
-# utf8_label_names, utf8_group_by, wildcard_group_by_message, label_arg_braces, labels_message.
+# utf8_label_names, utf8_group_by, wildcard_group_by_message, label_arg_braces, labels_message,
+# route_labels.
 FOLLOW_HEAD: dict[str, str] = {}
 
 

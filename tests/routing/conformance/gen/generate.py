@@ -1331,6 +1331,11 @@ GROUP_BY_UTF8_NOTE = {
     "reason": "0.25 validates group_by names as classic label names; HEAD validates with compat.IsValidLabelName, which in the "
     "default fallback mode accepts any non-empty UTF-8 string, so HEAD loads this config.",
 }
+ROUTE_LABELS_NOTE = {
+    "key": "route_labels",
+    "reason": "Route `labels:` are new in Alertmanager 0.34 (merged parent to child, templated per group; a bad name gives "
+    "'invalid label name \"…\" in route labels'). 0.25 does not know the field, so strict YAML rejects it as unknown.",
+}
 WILDCARD_TYPO_NOTE = {
     "key": "wildcard_group_by_message",
     "reason": "0.25's message has the typo 'other other labels'; HEAD says 'cannot have wildcard group_by (`...`) and other "
@@ -1380,6 +1385,10 @@ def invalid_specs() -> list[InvalidSpec]:
     a(InvalidSpec("unknown-receiver-field", inv("receiver: default", "receivers:\n- name: default\n  webhook_config:\n  - url: 'http://x/'\n"), "§1.4 unknown field in a receiver"))
     a(InvalidSpec("unknown-global-field", "global:\n  resolve_timout: 5m\n" + inv("receiver: default"), "§1.4 unknown field in global"))
     a(InvalidSpec("two-unknown-fields", inv("receiver: default\nfoo: 1\nroutes:\n- bar: 2\n  receiver: a"), "§1.4 two unknown fields (both lines reported)"))
+    a(InvalidSpec("route-labels", inv("receiver: default\nroutes:\n- matchers: [a=b]\n  labels:\n    team: ml"), "§1.4 route labels (HEAD-only field)",
+                  differs_in_head=[ROUTE_LABELS_NOTE]))
+    a(InvalidSpec("route-labels-invalid-name", inv("receiver: default\nroutes:\n- matchers: [a=b]\n  labels:\n    '-invalid-': x"),
+                  "§1.4 route label name invalid (HEAD-only field)", differs_in_head=[ROUTE_LABELS_NOTE]))
     a(InvalidSpec("time-interval-dup", inv("receiver: default", OK_RECEIVERS + ti + "- name: night\n  time_intervals: []\n"), "duplicate time interval name"))
     a(InvalidSpec("mute-time-interval-dup", inv("receiver: default", OK_RECEIVERS + ti.replace("time_intervals:\n- name", "mute_time_intervals:\n- name", 1) + ti),
                   "time interval name used in mute_time_intervals and time_intervals"))
