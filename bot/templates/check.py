@@ -66,6 +66,30 @@ from bot.templates.nodes import (
 from bot.templates.parser import Tree
 
 Lookup = Callable[[str], Tree | None]
+_COMPARISONS = frozenset({"eq", "ne", "lt", "le", "gt", "ge"})
+_IMPURE = frozenset({"since", "call"})  # results depend on the clock, or on values not seen here
+
+
+def _comparison_kind(t: GoType | None, node: Node | None) -> str | None:
+    """The basic kind eq/lt compare by, or None when unknown ("other" for non-basic types)."""
+    if node is not None and isinstance(node, NilNode):
+        return None
+    if t is None or t is T_REFLECT_VALUE or t.kind == Kind.INTERFACE:
+        return None
+    k = t.kind
+    if k == Kind.BOOL:
+        return "bool"
+    if k in INT_KINDS:
+        return "int"
+    if k in UINT_KINDS:
+        return "uint"
+    if k in FLOAT_KINDS:
+        return "float"
+    if k in COMPLEX_KINDS:
+        return "complex"
+    if k == Kind.STRING:
+        return "string"
+    return "other"
 _LEN_KINDS = frozenset({Kind.ARRAY, Kind.CHAN, Kind.MAP, Kind.SLICE, Kind.STRING, Kind.POINTER, Kind.INTERFACE})
 
 
@@ -158,7 +182,7 @@ class _Checker:
             elif k not in (Kind.INTERFACE, Kind.CHAN, Kind.INVALID) and t is not T_REFLECT_VALUE:
                 if literal is not None:
                     self.fail(literal, f"range can't iterate over {_literal_text(literal)}")
-                self.fail(pipe, f"range can't iterate over {pipe} (a value of type {t})")
+                self.fail(pipe, f"range can't iterate over a value of type {t}")
         # Declared variables: the last is the element, the one before it the index/key.
         decl = pipe.decl
         if decl:
@@ -198,7 +222,12 @@ class _Checker:
         if isinstance(first, FieldNode):
             return self.chain_type(dot, first.ident, first, cmd.args, final, has_final)
         if isinstance(first, IdentifierNode):
-            return self.call_type(first, cmd.args, dot, scope, final, has_final)
+            return self.call_type(first, cmd.args, dot, scope, final, has_final, cmd)
+        if isinstance(first, (DotNode, NumberNode, StringNode, BoolNode, PipeNode)) or (
+            isinstance(first, VariableNode) and len(first.ident) == 1
+        ):
+            if len(cmd.args) > 1 or has_final:
+                self.fail(first, f"can't give argument to non-function {first}")
         if isinstance(first, VariableNode):
             base = scope.get(first.ident[0])
             if len(first.ident) == 1:
@@ -228,7 +257,7 @@ class _Checker:
             del scope.vars[mark + len(node.decl) :]  # a parenthesized declaration stays in scope
             return t
         if isinstance(node, IdentifierNode):
-            return self.call_type(node, None, dot, scope, None, False)
+            return self.call_type(node, None, dot, scope, None, False, node)
         if isinstance(node, NilNode):
             return None
         return _literal_type(node, dot)
@@ -295,11 +324,12 @@ class _Checker:
         scope: _Scope,
         final: GoType | None,
         has_final: bool,
+        call_node: Node,
     ) -> GoType | None:
         fn = self.funcs.get(ident.ident)
         if fn is None:
             self.fail(ident, f"{quote(ident.ident)} is not a defined function")
-        self.check_call(fn, ident.ident, ident, args, final, has_final, dot, scope)  # type: ignore[arg-type]
+        self.check_call(fn, ident.ident, ident, args, final, has_final, dot, scope, call_node)  # type: ignore[arg-type]
         result = fn.results[0]  # type: ignore[union-attr]
         if result is T_REFLECT_VALUE or result is T_EMPTY_INTERFACE or result is None:
             return None
@@ -315,6 +345,7 @@ class _Checker:
         has_final: bool,
         dot: GoType | None,
         scope: _Scope | None,
+        call_node: Node | None = None,
     ) -> None:
         call_args = args[1:] if args else []
         params = fn.params
@@ -334,15 +365,77 @@ class _Checker:
                 arg_t = None
             if arg_t is not None:
                 self.check_assignable(arg, arg_t, param)
+        if scope is not None and call_node is not None:
+            self.check_constant_call(fn, name, call_node, args, has_final)
+            if fn.builtin and name in _COMPARISONS:
+                self.check_comparison(fn, name, call_node, call_args, final, has_final, dot, scope)
+            if fn.builtin and name == "call":
+                fn_t = final if has_final and not call_args else (
+                    self.arg_type(call_args[0], dot, scope) if call_args else None)
+                if fn_t is not None and fn_t.kind != Kind.FUNC and fn_t.kind != Kind.INTERFACE:
+                    self.fail(call_node, f"error calling call: non-function of type {fn_t}")
         if fn.builtin and name == "len" and scope is not None:
             arg_t = final if has_final else (self.arg_type(call_args[0], dot, scope) if call_args else None)
             if arg_t is not None and arg_t.kind not in _LEN_KINDS and arg_t is not T_REFLECT_VALUE:
-                self.fail(node, f"error calling len: len of type {arg_t}")
+                self.fail(call_node or node, f"error calling len: len of type {arg_t}")
         if has_final and final is not None:
             t = params[-1]
             if fn.variadic and num_in - 1 < len(params) - 1:
                 t = params[num_in - 1]
             self.check_assignable(node, final, t)
+
+    def check_constant_call(
+        self, fn: GoFunc, name: str, call_node: Node, args: list[Node] | None, has_final: bool
+    ) -> None:
+        """A pure function called with literals only is evaluated now: its error is certain."""
+        if has_final or not args or name in _IMPURE or (fn.builtin and name in ("and", "or")):
+            return
+        call_args = args[1:]
+        if not call_args or not all(isinstance(a, (NumberNode, StringNode, BoolNode)) for a in call_args):
+            return
+        from bot.templates.exec import MISSING, NO_RECEIVER, Executor
+
+        executor = Executor(self.lookup, self.funcs)
+        executor.name = self.template_name
+        executor.node = call_node
+        try:
+            executor.eval_call(None, fn, NO_RECEIVER, fn.builtin, call_node, name, args, MISSING)
+        except TemplateError as exc:
+            exc.phase = "check"
+            raise
+
+    def check_comparison(
+        self,
+        fn: GoFunc,
+        name: str,
+        call_node: Node,
+        call_args: list[Node],
+        final: GoType | None,
+        has_final: bool,
+        dot: GoType | None,
+        scope: _Scope,
+    ) -> None:
+        kinds = [_comparison_kind(self.arg_type(a, dot, scope), a) for a in call_args]
+        if has_final:
+            kinds.append(_comparison_kind(final, None))
+        if name == "eq" and len(kinds) == 1:
+            self.fail(call_node, "error calling eq: missing argument for comparison")
+        if len(kinds) < 2 or kinds[0] is None:
+            return
+        first = kinds[0]
+        for k in kinds[1:]:
+            if k is None:
+                continue
+            if name in ("eq", "ne"):
+                if first != k and {first, k} != {"int", "uint"}:
+                    self.fail(call_node, f"error calling {name}: incompatible types for comparison")
+                continue
+            if first == "other" or k == "other":
+                self.fail(call_node, f"error calling {name}: invalid type for comparison")
+            if first != k and {first, k} != {"int", "uint"}:
+                self.fail(call_node, f"error calling {name}: incompatible types for comparison")
+            if first == k and first in ("bool", "complex"):
+                self.fail(call_node, f"error calling {name}: invalid type for comparison")
 
     def literal_or_value(self, arg: Node, param: GoType, dot: GoType | None, scope: _Scope) -> GoType | None:
         """Check a literal against the parameter as Go's evalArg does; return a value's type."""

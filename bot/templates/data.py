@@ -296,7 +296,8 @@ class AlertSnapshot:
             labels=KV(self.labels),
             annotations=KV(self.annotations),
             starts_at=to_go_time(self.starts_at),
-            ends_at=to_go_time(self.ends_at),
+            # Alertmanager hides the end time of an alert that has not ended yet.
+            ends_at=to_go_time(self.ends_at) if self.status != "firing" else ZERO_TIME,
             generator_url=self.generator_url,
             fingerprint=fp,
         )

@@ -66,7 +66,8 @@ from bot.templates.data import KV, T_KV
 _KV_METHODS = T_KV.methods
 
 MISSING = object()  # "no value from a previous pipeline stage" (Go's missingVal)
-_NO_RECEIVER = object()
+NO_RECEIVER = object()  # eval_call's receiver for plain functions
+_NO_RECEIVER = NO_RECEIVER
 _ABSENT = object()
 _NILLABLE = frozenset({Kind.CHAN, Kind.FUNC, Kind.INTERFACE, Kind.MAP, Kind.POINTER, Kind.SLICE})
 

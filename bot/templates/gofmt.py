@@ -318,7 +318,7 @@ class _Printer:
     def bad_verb(self, verb: str) -> None:
         self.erroring = True
         self.buf.append("%!" + verb + "(")
-        if self.arg is not None:
+        if self.arg is not None and self.arg is not NIL_INTERFACE:
             self.buf.append(type_name(self.arg) + "=")
             self.print_arg(self.arg, "v")
         elif self.value is not None:

@@ -73,7 +73,9 @@ class Location:
             moment = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc) + _dt.timedelta(seconds=unix)
             local = moment.astimezone(self._zone)
         except (OverflowError, ValueError):
-            return "UTC", 0
+            # Out of datetime's range once shifted: the zone's first or last rule applies.
+            edge = _dt.datetime(1, 1, 2) if unix < 0 else _dt.datetime(9999, 12, 30)
+            local = edge.replace(tzinfo=self._zone)
         offset = local.utcoffset()
         return local.tzname() or "", int(offset.total_seconds()) if offset is not None else 0
 
@@ -152,6 +154,11 @@ def weekday_string(d: int) -> str:
     return f"%!Weekday({d})"
 
 
+def _wrap_int64(v: int) -> int:
+    """Go's int64 arithmetic overflow (UnixNano outside 1678..2262 is 'undefined': it wraps)."""
+    return (v + (1 << 63)) % (1 << 64) - (1 << 63)
+
+
 def _clamp_duration(ns: int) -> Duration:
     return Duration(min(max(ns, _MIN_DURATION), _MAX_DURATION))
 
@@ -189,12 +196,12 @@ class GoTime(Struct):
         name, offset = self.zone()
         local = self.sec + offset
         days, rem = divmod(local, 86400)
-        date = _date_from_days(days)
+        year, month, day = civil_from_days(days)
         hour, rem = divmod(rem, 3600)
         minute, second = divmod(rem, 60)
-        yday = date.timetuple().tm_yday
-        weekday = (date.weekday() + 1) % 7
-        return date.year, date.month, date.day, yday, weekday, hour, minute, second, name, offset
+        yday = days - days_from_civil(year, 1, 1) + 1
+        weekday = (days + 4) % 7  # 1970-01-01 was a Thursday
+        return year, month, day, yday, weekday, hour, minute, second, name, offset
 
     def is_zero(self) -> bool:
         return self.sec == _ZERO_UNIX and self.nsec == 0
@@ -225,11 +232,29 @@ ZERO_TIME = GoTime(_ZERO_UNIX, 0, UTC)
 register_zero(T_TIME, lambda: ZERO_TIME)
 
 
-def _date_from_days(days: int) -> _dt.date:
-    ordinal = days + _EPOCH_ORDINAL
-    if ordinal < 1 or ordinal > _dt.date.max.toordinal():
-        raise GoCallError("time outside the years 1..9999 is not supported")
-    return _dt.date.fromordinal(ordinal)
+def civil_from_days(days: int) -> tuple[int, int, int]:
+    """Proleptic Gregorian (year, month, day) of a day count from 1970-01-01, for any year."""
+    z = days + 719468
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    year = yoe + era * 400
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = mp + 3 if mp < 10 else mp - 9
+    return (year + 1 if month <= 2 else year), month, day
+
+
+def days_from_civil(year: int, month: int, day: int) -> int:
+    """Days from 1970-01-01 to a proleptic Gregorian date (month 1..12)."""
+    year -= month <= 2
+    era = year // 400
+    yoe = year - era * 400
+    mp = month - 3 if month > 2 else month + 9
+    doy = (153 * mp + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
 
 
 def time_from_civil(year: int, month: int, day: int, hour: int, minute: int, second: int, nsec: int,
@@ -241,9 +266,7 @@ def time_from_civil(year: int, month: int, day: int, hour: int, minute: int, sec
     second += extra_sec
     total = ((hour * 60) + minute) * 60 + second
     extra_days, total = divmod(total, 86400)
-    if not 1 <= year <= 9999:
-        raise GoCallError("time outside the years 1..9999 is not supported")
-    days = _dt.date(year, month0 + 1, 1).toordinal() - _EPOCH_ORDINAL + (day - 1) + extra_days
+    days = days_from_civil(year, month0 + 1, 1) + (day - 1) + extra_days
     civil = days * 86400 + total
     offset = loc.offset_for_civil(civil)
     return GoTime(civil - offset, nsec, loc)
@@ -495,8 +518,7 @@ def parse_rfc3339(text: str) -> GoTime:
             offset = -offset
         # Go reuses the local zone when its offset matches; ours is UTC.
         loc = LOCAL if offset == 0 else fixed_zone("", offset)
-    days = _dt.date(year, month, day).toordinal() - _EPOCH_ORDINAL
-    civil = days * 86400 + hour * 3600 + minute * 60 + second
+    civil = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second
     return GoTime(civil - offset, nsec, loc)
 
 
@@ -579,7 +601,7 @@ _m(T_TIME, "UTC", (), T_TIME, lambda t: t.in_location(UTC))
 _m(T_TIME, "Unix", (), T_INT64, lambda t: Int64(t.sec))
 _m(T_TIME, "UnixMicro", (), T_INT64, lambda t: Int64(t.unix_nanos() // 1000))
 _m(T_TIME, "UnixMilli", (), T_INT64, lambda t: Int64(t.unix_nanos() // 1_000_000))
-_m(T_TIME, "UnixNano", (), T_INT64, lambda t: Int64(t.unix_nanos()))
+_m(T_TIME, "UnixNano", (), T_INT64, lambda t: Int64(_wrap_int64(t.unix_nanos())))
 _m(T_TIME, "Weekday", (), T_WEEKDAY, lambda t: Weekday(t.civil()[4]))
 _m(T_TIME, "Year", (), T_INT, _civil_field(0))
 _m(T_TIME, "YearDay", (), T_INT, _civil_field(3))
