@@ -1040,9 +1040,8 @@ class _Parser:
         ch = chr(c)
         if c < 0x80 and not _isalnum(c):
             return c, pos  # escaped punctuation is itself
-        if "1" <= ch <= "7" and (pos >= self.n or not "0" <= s[pos] <= "7"):
-            pass  # a single digit is a backreference: unsupported
-        elif "0" <= ch <= "7":
+        # Octal: \0..., or \1-\7 followed by another octal digit; a lone \1-\7 is a backreference (unsupported).
+        if ch == "0" or ("1" <= ch <= "7" and pos < self.n and "0" <= s[pos] <= "7"):
             r = c - 0x30
             for _ in range(2):
                 if pos >= self.n or not "0" <= s[pos] <= "7":
@@ -1056,9 +1055,7 @@ class _Parser:
                 if c == ord("{"):
                     nhex = 0
                     r = 0
-                    while True:
-                        if pos >= self.n:
-                            break
+                    while pos < self.n:
                         c, pos = self.next_rune(pos)
                         if c == ord("}"):
                             if nhex:
