@@ -36,7 +36,9 @@ from bot.templates.gotypes import (
     T_INT,
     T_REFLECT_VALUE,
     T_STRING,
+    T_UINT8,
     UINT_KINDS,
+    GoCallError,
     GoFunc,
     GoType,
     Kind,
@@ -330,6 +332,8 @@ class _Checker:
         if fn is None:
             self.fail(ident, f"{quote(ident.ident)} is not a defined function")
         self.check_call(fn, ident.ident, ident, args, final, has_final, dot, scope, call_node)  # type: ignore[arg-type]
+        if fn.builtin and ident.ident in ("index", "slice"):  # type: ignore[union-attr]
+            return self.index_type(ident.ident, args, final, has_final, dot, scope)
         result = fn.results[0]  # type: ignore[union-attr]
         if result is T_REFLECT_VALUE or result is T_EMPTY_INTERFACE or result is None:
             return None
@@ -384,10 +388,45 @@ class _Checker:
                 t = params[num_in - 1]
             self.check_assignable(node, final, t)
 
+    def index_type(
+        self, name: str, args: list[Node] | None, final: GoType | None, has_final: bool, dot: GoType | None,
+        scope: _Scope,
+    ) -> GoType | None:
+        """The type `index x i…` / `slice x i…` returns when x's type is known."""
+        operands = list(args[1:]) if args else []
+        if operands:
+            t = self.arg_type(operands[0], dot, scope)
+            n_indexes = len(operands) - 1 + (1 if has_final else 0)
+        else:
+            t, n_indexes = (final if has_final else None), 0
+        if t is None:
+            return None
+        if name == "slice":
+            return t if t.kind in (Kind.SLICE, Kind.STRING) else None
+        for _ in range(n_indexes):
+            if t.kind == Kind.POINTER and t.elem is not None:
+                t = t.elem
+            if t.kind in (Kind.SLICE, Kind.ARRAY, Kind.MAP) and t.elem is not None:
+                t = t.elem
+            elif t.kind == Kind.STRING:
+                t = T_UINT8
+            else:
+                return None
+        return t
+
     def check_constant_call(
         self, fn: GoFunc, name: str, call_node: Node, args: list[Node] | None, has_final: bool
     ) -> None:
         """A pure function called with literals only is evaluated now: its error is certain."""
+        if not has_final and args and name in ("match", "reReplaceAll") and isinstance(args[1:2] and args[1], StringNode):
+            # A literal regular expression is compiled now (Go compiles it on every call).
+            try:
+                if name == "match":
+                    fn.impl(args[1].text, "")  # type: ignore[attr-defined]
+                else:
+                    fn.impl(args[1].text, "", "")  # type: ignore[attr-defined]
+            except GoCallError as exc:
+                self.fail(call_node, f"error calling {name}: {exc}")
         if has_final or not args or name in _IMPURE or (fn.builtin and name in ("and", "or")):
             return
         call_args = args[1:]

@@ -31,6 +31,7 @@ from bot.templates.gotypes import (
     Map,
     Nil,
     Ptr,
+    Struct,
     assignable,
     convert_scalar,
     type_of,
@@ -181,10 +182,23 @@ class Executor:
         cls = node.__class__
         if cls is ListNode:
             for n in node.nodes:  # type: ignore[attr-defined]
-                self.walk(dot, n)
+                if n.__class__ is TextNode:
+                    self.node = n
+                    self.write(n.text)  # type: ignore[attr-defined]
+                else:
+                    self.walk(dot, n)
         elif cls is TextNode:
             self.write(node.text)  # type: ignore[attr-defined]
         elif cls is ActionNode:
+            field = node.simple_field  # type: ignore[attr-defined]
+            if field is not None:
+                val = self.eval_field_chain(dot, dot, field, field.ident, node.pipe.cmds[0].args, MISSING)  # type: ignore[attr-defined]
+                if val.__class__ is str:
+                    self.node = node
+                    self.write(val)
+                else:
+                    self.print_value(node, val)
+                return
             pipe = node.pipe  # type: ignore[attr-defined]
             val = self.eval_pipeline(dot, pipe)
             if not pipe.decl:
@@ -402,6 +416,13 @@ class Executor:
             if value is _ABSENT:
                 return self._missing_key(field_name, receiver.gotype)
             return value
+        if isinstance(receiver, Struct):
+            # Fast path: an exported field of a struct value without a method of that name.
+            rtype = receiver.gotype
+            if field_name in rtype.field_index and field_name not in rtype.methods and field_name[0].isupper():
+                if (args is not None and len(args) > 1) or final is not MISSING:
+                    self.errorf(f"{field_name} has arguments but cannot be invoked as function")
+                return getattr(receiver, field_name)
         typ = type_of(receiver)
         ptr_methods = typ.methods if cls is Ptr or isinstance(receiver, Ptr) else None
         receiver, nil = indirect(receiver)

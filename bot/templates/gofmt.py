@@ -903,7 +903,42 @@ def sprintln(args: list[Any]) -> str:
     return "".join(p.buf)
 
 
+_SIMPLE_FORMATS: dict[str, tuple[tuple[str, ...], tuple[str, ...]] | None] = {}
+
+
+def _simple_format(fmt: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """Split a format made only of plain %s/%v/%d verbs into literals and verbs (None otherwise)."""
+    parts = fmt.split("%")
+    literals = [parts[0]]
+    verbs = []
+    for part in parts[1:]:
+        if not part or part[0] not in "svd":
+            return None
+        verbs.append(part[0])
+        literals.append(part[1:])
+    return tuple(literals), tuple(verbs)
+
+
 def sprintf(fmt: str, args: list[Any]) -> str:
+    simple = _SIMPLE_FORMATS.get(fmt, False)
+    if simple is False:
+        simple = _SIMPLE_FORMATS[fmt] = _simple_format(fmt) if len(_SIMPLE_FORMATS) < 4096 else None
+    if simple is not None and len(simple[1]) == len(args):
+        # Fast path: strings under %s/%v and ints under %d/%v print as themselves.
+        literals, verbs = simple
+        out = [literals[0]]
+        for i, arg in enumerate(args):
+            cls = arg.__class__
+            verb = verbs[i]
+            if cls is str and verb != "d":
+                out.append(arg)
+            elif cls is int and verb != "s":
+                out.append(str(arg))
+            else:
+                break
+            out.append(literals[i + 1])
+        else:
+            return "".join(out)
     p = _Printer()
     p.do_printf(fmt, args)
     return "".join(p.buf)

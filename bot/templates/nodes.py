@@ -68,12 +68,18 @@ class PipeNode(Node):
 
 
 class ActionNode(Node):
-    __slots__ = ("line", "pipe")
+    __slots__ = ("line", "pipe", "simple_field")
 
     def __init__(self, pos: int, tree: Tree | None, line: int, pipe: PipeNode) -> None:
         super().__init__(pos, tree)
         self.line = line
         self.pipe = pipe
+        # {{ .A.B }} — the commonest action — is evaluated without the general pipeline machinery.
+        self.simple_field: FieldNode | None = None
+        if not pipe.decl and len(pipe.cmds) == 1 and len(pipe.cmds[0].args) == 1:
+            arg = pipe.cmds[0].args[0]
+            if isinstance(arg, FieldNode):
+                self.simple_field = arg
 
     def __str__(self) -> str:
         return "{{" + str(self.pipe) + "}}"
