@@ -1,0 +1,42 @@
+"""The real Alertmanager 0.25 and alertbot, side by side on the same timed scenarios: the
+same notifications (receiver, status, group labels and key, alerts with status, labels,
+annotations and times, truncatedAlerts) at the same moments, within the tolerance.
+
+Each scenario starts its own Alertmanager, bot and recorders on free ports, so they run in
+parallel (`-n 4`). Select them with `-m differential`; README.md says what is compared and why
+the tolerance is what it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.differential.harness import compare, run_scenario, side_by_side
+from tests.differential.scenarios import SCENARIOS, Scenario, start_is_safe
+
+pytestmark = [pytest.mark.differential, pytest.mark.peer, pytest.mark.slow]
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
+async def test_same_notifications_as_alertmanager(scenario: Scenario, tmp_path) -> None:
+    while not start_is_safe():  # time intervals named after today: never across midnight
+        await asyncio.sleep(5)
+    res = await run_scenario(scenario, tmp_path)
+    # The scenario itself must be valid for Alertmanager, and must make it say something.
+    assert not res.left.errors, f"Alertmanager refused the scenario's requests: {res.left.errors}\n{res.left.log}"
+    assert res.left.requests, f"Alertmanager sent no notification at all in {scenario.name}\n{res.left.log}"
+    problems = compare(res.left.requests, res.right.requests, scenario.tolerance, res.posted_times)
+    problems += [f"{res.right.side} refused: {e}" for e in res.right.errors]
+    assert not problems, side_by_side(res, f"{scenario.name} ({scenario.doc}) started {res.start:%H:%M:%S}", problems)
+
+
+def test_scenarios_are_distinct_and_enough() -> None:
+    names = [s.name for s in SCENARIOS]
+    assert len(names) == len(set(names))
+    assert len(names) >= 12
+    assert start_is_safe(datetime(2026, 1, 1, 12, 0, tzinfo=UTC))
+    assert not start_is_safe(datetime(2026, 1, 1, 23, 59, 30, tzinfo=UTC))
