@@ -20,7 +20,6 @@ rejects a template that could execute.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from bot.templates.data import T_DATA_PTR
 from bot.templates.errors import TemplateError, go_byte_column, line_column
@@ -47,7 +46,6 @@ from bot.templates.gotypes import (
 from bot.templates.nodes import (
     ActionNode,
     BoolNode,
-    BranchNode,
     ChainNode,
     CommandNode,
     DotNode,

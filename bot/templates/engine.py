@@ -14,8 +14,9 @@ from __future__ import annotations
 import glob as _glob
 import os
 import re
+import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,7 @@ class Templates:
         self.time_limit = time_limit
         self.max_depth = max_depth
         self._cache: OrderedDict[str, Parsed | TemplateError] = OrderedDict()
+        self._cache_lock = threading.Lock()
         self.files: list[Path] = []
         if load_defaults:
             text = resources.files("bot.templates").joinpath(DEFAULT_TEMPLATE_FILE).read_text(encoding="utf-8")
@@ -133,7 +135,8 @@ class Templates:
         trees = parse(name, text, self._func_names)
         for tree_name, tree in trees.items():
             _associate(self._trees, tree_name, tree)
-        self._cache.clear()
+        with self._cache_lock:
+            self._cache.clear()
 
     @property
     def names(self) -> list[str]:
@@ -146,9 +149,11 @@ class Templates:
     # -- parsing and checking ------------------------------------------------------
     def parse(self, text: str) -> Parsed:
         """Parse a template text as Alertmanager does before executing it (cached)."""
-        cached = self._cache.get(text)
+        with self._cache_lock:
+            cached = self._cache.get(text)
+            if cached is not None:
+                self._cache.move_to_end(text)
         if cached is not None:
-            self._cache.move_to_end(text)
             if isinstance(cached, TemplateError):
                 raise cached
             return cached
@@ -163,9 +168,10 @@ class Templates:
         return parsed
 
     def _remember(self, text: str, value: Parsed | TemplateError) -> None:
-        self._cache[text] = value
-        if len(self._cache) > _PARSE_CACHE_SIZE:
-            self._cache.popitem(last=False)
+        with self._cache_lock:
+            self._cache[text] = value
+            if len(self._cache) > _PARSE_CACHE_SIZE:
+                self._cache.popitem(last=False)
 
     def check(self, text: str) -> None:
         """Raise TemplateError if `text` cannot work: a parse error, or what static checks can prove

@@ -28,8 +28,6 @@ from bot.templates.gotypes import (
     GoFunc,
     GoType,
     Kind,
-    Map,
-    Nil,
     Ptr,
     Struct,
     assignable,

@@ -7,14 +7,13 @@ special-cased by the evaluator (they short-circuit).
 
 from __future__ import annotations
 
-import json
 import math
 import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
 from bot.templates import gocase, gofmt, gostrconv
-from bot.templates.gotime import T_DURATION, T_TIME, Duration, GoTime, load_location
+from bot.templates.gotime import T_DURATION, T_TIME, GoTime, load_location
 from bot.templates.gotypes import (
     COMPLEX_KINDS,
     FLOAT_KINDS,
@@ -32,7 +31,6 @@ from bot.templates.gotypes import (
     GoStr,
     GoType,
     Kind,
-    Map,
     Nil,
     Ptr,
     Slice,

@@ -107,7 +107,7 @@ def load_location(name: str) -> Location:
     if name == "Local":
         return LOCAL
     if name.startswith("/") or "\\" in name or ".." in name.split("/") or "\x00" in name:
-        raise GoCallError(f"time: invalid location name")
+        raise GoCallError("time: invalid location name")
     try:
         zone = zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
