@@ -38,6 +38,13 @@ def run(args: argparse.Namespace) -> int:
             print(f" - {len(model.inhibit_rules)} inhibit rules")
             print(f" - {len(model.receivers)} receivers")
             print(f" - {len(model.templates)} templates")
+            if model.templates:
+                # amtool loads the template files separately and reports them on their own line.
+                if cfg.template_error is None:
+                    print("  SUCCESS")
+                else:
+                    print(f"  FAILED: {cfg.template_error}")
+                    failed += 1
             for warning in cfg.warnings:
                 print(f"warning: {warning}", file=sys.stderr)
         sys.stdout.write("\n")

@@ -91,7 +91,7 @@ def parse_label_args(items: list[str], mode: str) -> dict[str, str]:
         except MatcherError as exc:
             raise UserError(f"Failed to parse labels: {exc}") from None
         if m.type is not MatchType.EQUAL:
-            raise UserError("Failed to parse labels: labels must be specified as key=value pairs")
+            raise UserError("Labels must be specified as key=value pairs")
         labels[m.name] = m.value
     return labels
 

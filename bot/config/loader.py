@@ -20,6 +20,7 @@ from bot.config.validate import Checker
 from bot.config.yamldoc import YamlDocument, parse_yaml
 from bot.routing.matchers import DEFAULT_MODE, Matchers, MatchersMode
 from bot.routing.route import Route
+from bot.templates import TemplateError, Templates
 
 MAX_CONFIG_BYTES = 16 * 1024 * 1024
 
@@ -43,6 +44,8 @@ class Config:
     time_intervals: dict[str, NamedTimeInterval]
     warnings: list[ConfigIssue] = field(default_factory=list)
     matchers_mode: MatchersMode = DEFAULT_MODE
+    templates: Templates | None = None  # the defaults plus the `templates:` files
+    template_error: str | None = None  # why a `templates:` file could not be loaded
 
     @property
     def resolve_timeout(self) -> float:
@@ -76,7 +79,9 @@ def read_config_text(path: str) -> str:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise ConfigError.single(path, f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+        what = {"invalid start byte": "invalid leading UTF-8 octet", "invalid continuation byte":
+                "invalid trailing UTF-8 octet"}.get(exc.reason, "incomplete UTF-8 octet sequence")
+        raise ConfigError.single(path, f"yaml: {what} (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
                                        "is this a binary file?", line) from None
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
@@ -94,7 +99,7 @@ def load_config_text(text: str, file: str = "routes.yaml", matchers_mode: Matche
         raise ConfigError.single(file, "no route provided in config")
     if not isinstance(doc.data, dict):
         kind = "!!seq" if isinstance(doc.data, list) else "!!str"
-        raise ConfigError.single(file, f"cannot unmarshal {kind} into config.Config (expected a mapping)", 1)
+        raise ConfigError.single(file, f"cannot unmarshal {kind} into config.plain", 1)
     try:
         model = AlertmanagerConfig.model_validate(doc.data, context={"matchers_mode": matchers_mode})
     except ValidationError as exc:
@@ -104,10 +109,72 @@ def load_config_text(text: str, file: str = "routes.yaml", matchers_mode: Matche
     if checker.errors:
         raise ConfigError(_in_document_order(checker.errors))
     assert model.route is not None
+    templates, template_error = _load_templates(model, file)
+    if template_error is None:
+        problems = check_inline_templates(model, doc, templates)
+        if problems:
+            raise ConfigError(problems)
     route = Route(model.route)
     rules = [InhibitRule(Matchers(r.source()), Matchers(r.target()), tuple(r.equal)) for r in model.inhibit_rules]
     intervals = {ti.name: ti for ti in model.mute_time_intervals + model.time_intervals}
-    return Config(file, text, model, route, rules, intervals, checker.warnings, matchers_mode)
+    return Config(file, text, model, route, rules, intervals, checker.warnings, matchers_mode, templates, template_error)
+
+
+def _load_templates(model: AlertmanagerConfig, file: str) -> tuple[Templates, str | None]:
+    """Alertmanager resolves `templates:` globs relative to the config file's directory."""
+    base = os.path.dirname(os.path.abspath(file))
+    try:
+        return Templates.from_globs(model.templates, base), None
+    except TemplateError as exc:
+        return Templates.default(), str(exc)
+    except OSError as exc:
+        return Templates.default(), f"{exc.filename}: {exc.strerror or exc}"
+
+
+# The fields Alertmanager renders as templates, per integration.
+_SLACK_FIELDS = ("channel", "username", "color", "title", "title_link", "pretext", "text", "message_text", "footer",
+                 "fallback", "callback_id", "icon_emoji", "icon_url", "image_url", "thumb_url")
+_PAGERDUTY_FIELDS = ("client", "client_url", "description", "severity", "class_", "component", "group", "source")
+
+
+def _templated(model: AlertmanagerConfig) -> list[tuple[tuple[object, ...], str]]:
+    out: list[tuple[tuple[object, ...], str]] = []
+    for i, rcv in enumerate(model.receivers):
+        for j, sc in enumerate(rcv.slack_configs):
+            base = ("receivers", i, "slack_configs", j)
+            out += [(base + (f,), getattr(sc, f)) for f in _SLACK_FIELDS]
+            for k, fld in enumerate(sc.fields):
+                out += [(base + ("fields", k, "title"), fld.title), (base + ("fields", k, "value"), fld.value)]
+            for k, act in enumerate(sc.actions):
+                out += [(base + ("actions", k, f), getattr(act, f)) for f in ("type", "text", "url", "style", "name", "value")]
+        for j, pd in enumerate(rcv.pagerduty_configs):
+            base = ("receivers", i, "pagerduty_configs", j)
+            out += [(base + (f.rstrip("_") if f == "class_" else f,), getattr(pd, f)) for f in _PAGERDUTY_FIELDS]
+            out += [(base + ("details", k), v) for k, v in pd.details.items()]
+            for k, img in enumerate(pd.images):
+                out += [(base + ("images", k, f), getattr(img, f)) for f in ("src", "alt", "href")]
+            for k, link in enumerate(pd.links):
+                out += [(base + ("links", k, f), getattr(link, f)) for f in ("href", "text")]
+    return out
+
+
+def check_inline_templates(model: AlertmanagerConfig, doc: YamlDocument, templates: Templates) -> list[ConfigIssue]:
+    """Every templated field must parse and pass the static checks, so that nothing fails at 3 a.m."""
+    issues = []
+    for path, text in _templated(model):
+        if not text or "{{" not in text:
+            continue
+        try:
+            templates.check(text)
+        except TemplateError as exc:
+            line = doc.value_line(path)
+            if line is not None and exc.line:
+                # Block scalars start on the line after the key.
+                raw = doc.raw_line(line)
+                offset = 1 if raw.rstrip().endswith(("|", ">", "|-", ">-", "|+", ">+")) else 0
+                line += exc.line - 1 + offset
+            issues.append(ConfigIssue(doc.file, line, format_path(path), str(exc)))
+    return issues
 
 
 def _in_document_order(issues: list[ConfigIssue]) -> list[ConfigIssue]:

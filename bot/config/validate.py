@@ -108,6 +108,9 @@ class Checker:
         g = self.cfg.global_
         if g is None:
             return
+        if g.slack_api_url and g.slack_api_url.env_name is None:
+            self.check_url(("global", "slack_api_url"), g.slack_api_url.reveal())
+        self.check_url(("global", "pagerduty_url"), g.pagerduty_url)
         for a, b in (("slack_api_url", "slack_api_url_file"), ("opsgenie_api_key", "opsgenie_api_key_file"),
                      ("victorops_api_key", "victorops_api_key_file"), ("smtp_auth_password", "smtp_auth_password_file")):
             if getattr(g, a) and getattr(g, b):
@@ -132,23 +135,33 @@ class Checker:
                 self.warn(path + (key,), f"{key} is not supported by alertbot: {count} integration(s) of receiver "
                                          f'"{rcv.name}" will not be notified')
 
+    def check_url(self, path: Path, value: str | None) -> None:
+        """Alertmanager's URL fields accept only http and https (`config.parseURL`)."""
+        if not value or value.startswith("${"):
+            return
+        m = _SCHEME.match(value)
+        scheme = m.group(1) if m else ""
+        if scheme not in ("http", "https"):
+            self.error(path, f'unsupported scheme "{scheme}" for URL')
+
     def check_webhook(self, wh: WebhookConfig, path: Path) -> None:
         if wh.url and wh.url_file:
             self.error(path, "at most one of url & url_file must be configured")
         elif not wh.url and not wh.url_file:
             self.error(path, "missing URL in webhook config")
-        elif wh.url and wh.url.env_name is None:
-            m = _SCHEME.match(wh.url.reveal())
-            if m is None or m.group(1).lower() not in ("http", "https"):
-                self.error(path + ("url",), "scheme required for webhook url")
+        elif wh.url:
+            self.check_url(path + ("url",), wh.url.reveal() if wh.url.env_name is None else None)
 
     def check_slack(self, sc: SlackConfig, path: Path) -> None:
+        if sc.api_url and sc.api_url.env_name is None:
+            self.check_url(path + ("api_url",), sc.api_url.reveal())
         if sc.api_url and sc.api_url_file:
             self.error(path, "at most one of api_url & api_url_file must be configured")
         if sc.app_token and sc.app_token_file:
             self.error(path, "at most one of app_token & app_token_file must be configured")
 
     def check_pagerduty(self, pd: PagerdutyConfig, path: Path) -> None:
+        self.check_url(path + ("url",), pd.url)
         if not (pd.routing_key or pd.service_key or pd.routing_key_file or pd.service_key_file):
             self.error(path, "missing service or routing key in PagerDuty config")
         if pd.routing_key and pd.routing_key_file:

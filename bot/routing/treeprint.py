@@ -25,6 +25,7 @@ class TreeNode:
         for i, child in enumerate(self.children):
             last = i == len(self.children) - 1
             levels = ended + [level] if last else ended
-            prefix = "".join("    " if lvl in levels else "│   " for lvl in range(level))
+            # The Go library writes the link as "│" + two no-break spaces + a space.
+            prefix = "".join("    " if lvl in levels else "│\u00a0\u00a0 " for lvl in range(level))
             lines.append(f"{prefix}{'└──' if last else '├──'} {child.value}")
             child._render_children(lines, level + 1, levels)

@@ -92,10 +92,14 @@ CASES = [
      "time_intervals:\n- name: n\n  time_intervals:\n  - times:\n    - start_time: '17:00'\n      end_time: '09:00'\n",
      "routes.yaml:9 time_intervals[0].time_intervals[0].times[0]: start time cannot be equal or greater than end time"),
     ("duplicate key", "route:\n  receiver: x\n  receiver: y\n" + RECEIVERS,
-     'routes.yaml:3 route.receiver: key "receiver" already set (first at line 2)'),
+     'routes.yaml:3 route.receiver: field receiver already set in type config.plain (first at line 2)'),
+    ("duplicate map key", "route:\n  receiver: x\n  routes:\n  - match:\n      a: b\n      a: c\n" + RECEIVERS,
+     'routes.yaml:6 route.routes[0].match.a: key "a" already set in map (first at line 5)'),
+    ("bad url scheme", "route:\n  receiver: x\nreceivers:\n- name: x\n  webhook_configs:\n  - url: ftp://host/\n",
+     'routes.yaml:6 receivers[0].webhook_configs[0].url: unsupported scheme "ftp" for URL'),
     ("yaml syntax error", "route:\n  receiver: [x\n" + RECEIVERS,
      "routes.yaml:3: yaml: while parsing a flow sequence: expected ',' or ']', but got ':'"),
-    ("not a mapping", "- a\n- b\n", "routes.yaml:1: cannot unmarshal !!seq into config.Config (expected a mapping)"),
+    ("not a mapping", "- a\n- b\n", "routes.yaml:1: cannot unmarshal !!seq into config.plain"),
     ("wrong type", "route:\n  receiver: x\n  routes: {a: b}\n" + RECEIVERS,
      "routes.yaml:3 route.routes: expected a list"),
 ]
@@ -162,3 +166,25 @@ def test_defaults_are_alertmanagers() -> None:
     assert cfg.resolve_timeout == 300
     o = cfg.route.opts
     assert (o.group_wait, o.group_interval, o.repeat_interval, o.group_by, o.group_by_all) == (30, 300, 14400, (), False)
+
+
+def test_inline_template_errors_name_the_line_inside_routes_yaml() -> None:
+    text = ("route:\n  receiver: x\nreceivers:\n- name: x\n  slack_configs:\n  - channel: '#a'\n"
+            "    text: |\n      first line\n      {{ .CommonLabels.alertname | nosuchfunc }}\n")
+    (issue,) = errors_of(text)
+    assert issue.startswith("routes.yaml:9 receivers[0].slack_configs[0].text: template: ")
+    assert "nosuchfunc" in issue
+
+
+def test_template_files_are_loaded_relative_to_the_config(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from bot.config import load_config
+
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "ok.tmpl").write_text('{{ define "my.title" }}[{{ .Status }}]{{ end }}')
+    cfg = tmp_path / "routes.yaml"
+    cfg.write_text("templates: ['t/*.tmpl']\nroute:\n  receiver: x\nreceivers:\n- name: x\n  slack_configs:\n"
+                   "  - channel: '#a'\n    title: '{{ template \"my.title\" . }}'\n")
+    loaded = load_config(str(cfg))
+    assert loaded.template_error is None
+    (tmp_path / "t" / "bad.tmpl").write_text('{{ define "broken" }}{{ if }}{{ end }}')
+    assert "bad.tmpl" in (load_config(str(cfg)).template_error or "")
