@@ -478,6 +478,10 @@ class _Printer:
         if not t.methods:
             return False
         if self.sharp_v:
+            method = t.methods.get("GoString")
+            if method is not None:
+                self.fmt_s(method.impl(arg))
+                return True
             return False
         if verb in "vsxXq":
             method = _string_method(t)
@@ -580,8 +584,15 @@ class _Printer:
                 self.buf.append(str(t))
             self.buf.append("{")
             if isinstance(value, Struct) and hasattr(value, "sec"):
-                # time.Time's fields are unexported; only its String method is reproducible.
-                self.buf.append(value.string())  # type: ignore[attr-defined]
+                # time.Time {wall ext loc} without a monotonic reading: wall holds the nanoseconds,
+                # ext the seconds since year 1, loc is nil for UTC (other zones print an address).
+                fields = value.go_fields()  # type: ignore[attr-defined]
+                for i, (fname, fvalue) in enumerate(fields):
+                    if i > 0:
+                        self.buf.append(", " if self.sharp_v else " ")
+                    if self.plus_v or self.sharp_v:
+                        self.buf.append(fname + ":")
+                    self.print_value(fvalue, verb, depth + 1)
             else:
                 for i, (fname, _ftype) in enumerate(t.fields):
                     if i > 0:

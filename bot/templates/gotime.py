@@ -224,6 +224,27 @@ class GoTime(Struct):
     def string(self) -> str:
         return format_time(self, "2006-01-02 15:04:05.999999999 -0700 MST")
 
+    def go_fields(self) -> list[tuple[str, Any]]:
+        """The unexported fields fmt prints for a Time without a monotonic reading."""
+        from bot.templates.gotypes import Uint64
+
+        loc: Any = Nil(T_LOCATION_PTR) if self.loc is UTC else self.loc
+        return [("wall", Uint64(self.nsec)), ("ext", Int64(self.sec - _ZERO_UNIX)), ("loc", loc)]
+
+    def go_string(self) -> str:
+        """Time.GoString (what %#v prints)."""
+        year, month, day, _, _, hour, minute, second, _, _ = self.civil()
+        if self.loc is UTC:
+            where = "time.UTC"
+        elif self.loc is LOCAL:
+            where = "time.Local"
+        else:
+            from bot.templates.gostrconv import quote
+
+            where = f"time.Location({quote(self.loc.name)})"
+        month_text = "time." + _MONTHS[month - 1] if 1 <= month <= 12 else str(month)
+        return f"time.Date({year}, {month_text}, {day}, {hour}, {minute}, {second}, {self.nsec}, {where})"
+
     def rfc3339nano(self) -> str:
         return format_time(self, "2006-01-02T15:04:05.999999999Z07:00")
 
@@ -583,6 +604,7 @@ _m(T_TIME, "ISOWeek", (), None, _unsupported_results(2), results=2)
 _m(T_TIME, "Zone", (), None, _unsupported_results(2), results=2)
 _m(T_TIME, "Day", (), T_INT, _civil_field(2))
 _m(T_TIME, "Format", (T_STRING,), T_STRING, lambda t, layout: t.format(layout))
+_m(T_TIME, "GoString", (), T_STRING, lambda t: t.go_string())
 _m(T_TIME, "Hour", (), T_INT, _civil_field(5))
 _m(T_TIME, "In", (T_LOCATION_PTR,), T_TIME, _time_in)
 _m(T_TIME, "IsZero", (), T_BOOL, lambda t: t.is_zero())

@@ -175,3 +175,14 @@ def test_parse_errors_in_template_files_name_the_file(tmp_path: Path) -> None:
     err = info.value
     assert (err.name, err.line, err.phase) == ("broken.tmpl", 5, "parse")
     assert str(err) == "template: broken.tmpl:5: unclosed action"
+
+
+def test_check_set_judges_template_files_on_their_own(tmp_path: Path) -> None:
+    (tmp_path / "ok.tmpl").write_text('{{ define "ok" }}{{ .Anything | printf "%v" }}{{ template "helper" . }}{{ end }}'
+                                      '{{ define "helper" }}{{ len . }}{{ end }}')
+    Templates.from_globs(["ok.tmpl"], base_dir=tmp_path).check_set()
+    (tmp_path / "bad.tmpl").write_text('{{ define "bad" }}\n{{ toUpper "a" "b" }}{{ end }}')
+    with pytest.raises(TemplateError) as info:
+        Templates.from_globs(["*.tmpl"], base_dir=tmp_path).check_set()
+    assert (info.value.name, info.value.line) == ("bad.tmpl", 2)
+    assert info.value.message == "wrong number of args for toUpper: want 1 got 2"
