@@ -405,7 +405,7 @@ async def run_scenario(scenario: Scenario, workdir: Path) -> Result:
 
 
 # ---------------------------------------------------------------------------- comparison
-def _parse_time(s: str) -> datetime | None:
+def parse_time(s: str) -> datetime | None:
     try:
         # Python 3.11 takes up to 6 fractional digits; Go sends up to 9.
         date, _, rest = s.partition("T")
@@ -421,14 +421,14 @@ def _parse_time(s: str) -> datetime | None:
         return None
 
 
-def _time_diff(a: Any, b: Any, tol: float, posted: set[str]) -> str | None:
+def time_diff(a: Any, b: Any, tol: float, posted: set[str]) -> str | None:
     if a == b:
         return None
     if not isinstance(a, str) or not isinstance(b, str):
         return f"{a!r} vs {b!r}"
     if a in posted or a == ZERO_TIME or b == ZERO_TIME:
         return f"{a} vs {b}"  # times we sent are echoed verbatim; zero means firing
-    ta, tb = _parse_time(a), _parse_time(b)
+    ta, tb = parse_time(a), parse_time(b)
     if ta is None or tb is None:
         return f"{a!r} vs {b!r} (unparsable)"
     if abs((ta - tb).total_seconds()) > tol:
@@ -454,7 +454,7 @@ def compare_payloads(a: dict, b: dict, tol: float, posted: set[str]) -> list[str
             if key in x and key in y and x[key] != y[key]:
                 diffs.append(f"alerts[{i}].{key}: {x[key]!r} vs {y[key]!r}")
         for key in ("startsAt", "endsAt"):
-            d = _time_diff(x.get(key), y.get(key), tol, posted)
+            d = time_diff(x.get(key), y.get(key), tol, posted)
             if d:
                 diffs.append(f"alerts[{i}].{key}: {d}")
     return diffs
