@@ -220,7 +220,15 @@ def main() -> int:
         go_text = f"{theirs:,.1f}" if theirs else "n/a"
         ratio = f"{ours / theirs:.1f}x" if theirs else "n/a"
         lines.append(f"| {name} | {count} | {ours:,.1f} | {go_text} | {ratio} |")
-    lines += ["", "Command: `.venv/bin/python bench/templates_bench.py`", ""]
+    lines += [
+        "",
+        "Alertmanager clones its template set and parses the text again on every render; alertbot caches the "
+        "parse, which is why small templates cost the same or less. Long ones (a range over every alert) are "
+        "2-3x slower: every action is interpreted in Python.",
+        "",
+        "Command: `.venv/bin/python bench/templates_bench.py`",
+        "",
+    ]
     body = "\n".join(lines)
     if not args.no_write:
         write_section(ROOT / "bench" / "RESULTS.md", "Templates", body)

@@ -12,6 +12,7 @@ Public API (everything else in this package is internal):
         Templates.default() / Templates.from_globs(patterns, base_dir)
         .check(text)                      raise TemplateError if `text` cannot parse or is
                                           statically wrong (call at config load)
+        .check_set()                      the same for the `templates:` files' own definitions
         .render(text, data) -> str        render; bounded in output size, time and depth
         .render_safe(text, data, fallback=..., field=...) -> str
                                           never raises: on failure logs why and renders

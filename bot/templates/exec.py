@@ -60,9 +60,18 @@ from bot.templates.nodes import (
     WithNode,
 )
 from bot.templates.parser import Tree
-from bot.templates.data import KV, T_KV
+from bot.templates.data import KV, T_KV, Alert, Data, Pair
 
 _KV_METHODS = T_KV.methods
+
+
+def _plain_fields(cls: type) -> frozenset[str]:
+    """Exported fields of a struct type that no method shadows."""
+    t = cls.gotype  # type: ignore[attr-defined]
+    return frozenset(n for n, _ in t.fields if n[0].isupper() and n not in t.methods)
+
+
+_PLAIN_STRUCTS = {cls: _plain_fields(cls) for cls in (Alert, Data, Pair)}
 
 MISSING = object()  # "no value from a previous pipeline stage" (Go's missingVal)
 NO_RECEIVER = object()  # eval_call's receiver for plain functions
@@ -180,9 +189,21 @@ class Executor:
         cls = node.__class__
         if cls is ListNode:
             for n in node.nodes:  # type: ignore[attr-defined]
-                if n.__class__ is TextNode:
+                ncls = n.__class__
+                if ncls is TextNode:
                     self.node = n
                     self.write(n.text)  # type: ignore[attr-defined]
+                elif ncls is ActionNode and n.simple_field is not None:  # type: ignore[attr-defined]
+                    field = n.simple_field  # type: ignore[attr-defined]
+                    val = self.eval_field_chain(dot, dot, field, field.ident, n.pipe.cmds[0].args, MISSING)  # type: ignore[attr-defined]
+                    self.node = n
+                    if val.__class__ is str:
+                        self.out.append(val)
+                        self.size += len(val)
+                        if self.size > self.max_output:
+                            self.errorf(f"output is larger than {self.max_output} characters")
+                    else:
+                        self.print_value(n, val)
                 else:
                     self.walk(dot, n)
         elif cls is TextNode:
@@ -240,31 +261,37 @@ class Executor:
             inner_mark = len(self.vars)
             ndecl = len(node.pipe.decl)
             body = node.list
-            items: list[tuple[Any, Any]] | None = None
-            if val is None:
-                items = []
-            else:
+            items: Any = ()
+            if val is not None:
                 kind = type_of(val).kind
                 if kind == Kind.SLICE or kind == Kind.ARRAY:
-                    items = list(enumerate(val))
+                    items = enumerate(val) if ndecl > 1 else val
                 elif kind == Kind.MAP:
                     items = [(k, val[k]) for k in gofmt.sort_map_keys(val)]
+                    if ndecl < 2:
+                        items = [v for _, v in items]
                 else:
                     self.errorf(f"range can't iterate over {gofmt.sprint([val])}")
-            if items:
+            if len(val or ()):
+                vars_ = self.vars
+                walk = self.walk
                 try:
-                    for index, elem in items:
+                    for item in items:
                         self._tick()
-                        if ndecl > 0:
-                            self.vars[-1][1] = elem
                         if ndecl > 1:
-                            self.vars[-2][1] = index
+                            index, elem = item
+                            vars_[-1][1] = elem
+                            vars_[-2][1] = index
+                        else:
+                            elem = item
+                            if ndecl:
+                                vars_[-1][1] = elem
                         try:
-                            self.walk(elem, body)
+                            walk(elem, body)
                         except _Continue:
                             pass
-                        finally:
-                            del self.vars[inner_mark:]
+                        if len(vars_) > inner_mark:
+                            del vars_[inner_mark:]
                 except _Break:
                     pass
                 return
@@ -395,7 +422,15 @@ class Executor:
             self.node = node
         last = len(ident) - 1
         for i in range(last):
-            receiver = self.eval_field(dot, ident[i], node, None, MISSING, receiver)
+            name = ident[i]
+            cls = receiver.__class__
+            # Inline the two commonest steps: a label map's key and a struct's plain field.
+            if cls is KV and name not in _KV_METHODS and self.missing_key == "zero":
+                receiver = receiver.get(name, "")
+            elif cls in _PLAIN_STRUCTS and name in _PLAIN_STRUCTS[cls]:
+                receiver = getattr(receiver, name)
+            else:
+                receiver = self.eval_field(dot, name, node, None, MISSING, receiver)
         return self.eval_field(dot, ident[last], node, args, final, receiver)
 
     def eval_field(
