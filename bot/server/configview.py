@@ -1,0 +1,67 @@
+"""The running configuration as `GET /api/v2/status` shows it (`config.original`).
+
+The file's own text, comments and all, with every secret value replaced by `<secret>` (as
+Alertmanager prints secrets). `${ENV}` references are kept: they name a secret, they are not
+one. amtool parses this text with Alertmanager's loader (`amtool config routes`), so it stays
+valid YAML in Alertmanager's schema.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from pydantic import BaseModel
+
+from bot.config import Config
+from bot.config.types import Secret
+
+MASK = "<secret>"
+
+
+def _field_for(model: BaseModel, key: str) -> str | None:
+    fields = type(model).model_fields
+    if key in fields:
+        return key
+    for name, info in fields.items():
+        if info.alias == key:
+            return name
+    return None
+
+
+def _secret_spans(node: yaml.Node, value: Any, out: list[tuple[int, int]]) -> None:
+    if isinstance(value, Secret):
+        if value.env_name is None and isinstance(node, yaml.ScalarNode):
+            out.append((node.start_mark.index, node.end_mark.index))
+        return
+    if isinstance(value, BaseModel) and isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                continue
+            name = _field_for(value, key_node.value)
+            if name is not None:
+                _secret_spans(value_node, getattr(value, name, None), out)
+    elif isinstance(value, (list, tuple)) and isinstance(node, yaml.SequenceNode):
+        for item_node, item in zip(node.value, value, strict=False):
+            _secret_spans(item_node, item, out)
+    elif isinstance(value, dict) and isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value in value:
+                _secret_spans(value_node, value[key_node.value], out)
+
+
+def redacted_text(config: Config) -> str:
+    text = config.text
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return text  # it loaded once, so this does not happen; never fail a status request
+    if root is None:
+        return text
+    spans: list[tuple[int, int]] = []
+    _secret_spans(root, config.model, spans)
+    for start, end in sorted(set(spans), reverse=True):
+        original = text[start:end]
+        tail = original[len(original.rstrip("\n")):]  # block scalars own their newlines
+        text = text[:start] + MASK + tail + text[end:]
+    return text

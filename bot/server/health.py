@@ -1,0 +1,52 @@
+"""`/-/healthy`, `/-/ready` and `/-/reload`, answering as Alertmanager's do.
+
+Ready means the database is open and the state loaded (Alertmanager is always ready).
+Reload validates the file first and keeps the running configuration when it is refused:
+500 `failed to reload config: …`, as Alertmanager says it.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.server.common import runtime
+from bot.server.runtime import ReloadError
+
+TEXT = "text/plain"
+
+
+def _text(status: int, text: str, headers: dict[str, str] | None = None) -> web.Response:
+    resp = web.Response(status=status, text=text, content_type=TEXT, charset="utf-8", headers=headers)
+    return resp
+
+
+def _not_allowed(allow: str) -> web.Response:
+    # Go's http.Error: the status text and a newline.
+    return _text(405, "Method Not Allowed\n", {"Allow": allow, "X-Content-Type-Options": "nosniff"})
+
+
+async def healthy(request: web.Request) -> web.Response:
+    if request.method not in ("GET", "HEAD"):
+        return _not_allowed("GET, HEAD, OPTIONS")
+    return _text(200, "OK")
+
+
+async def ready(request: web.Request) -> web.Response:
+    if request.method not in ("GET", "HEAD"):
+        return _not_allowed("GET, HEAD, OPTIONS")
+    rt = runtime(request)
+    if rt.ready:
+        return _text(200, "OK")
+    why = rt.boot_error or "loading state from the database"
+    return _text(503, f"Service Unavailable: {why}\n", {"Retry-After": "1"})
+
+
+async def reload(request: web.Request) -> web.Response:
+    if request.method != "POST":
+        return _not_allowed("OPTIONS, POST")
+    rt = runtime(request)
+    try:
+        await rt.reload()
+    except ReloadError as exc:
+        return _text(500, f"failed to reload config: {exc}\n", {"X-Content-Type-Options": "nosniff"})
+    return web.Response(status=200)

@@ -1,0 +1,35 @@
+"""Handing validated alerts to the engine: 2xx only once they are durably stored."""
+
+from __future__ import annotations
+
+from bot.engine.alert import Alert
+from bot.engine.engine import Engine, Overloaded
+from bot.logging import get_logger
+from bot.server.common import UNAVAILABLE_HEADERS
+from bot.server.openapi import ApiError
+from bot.server.runtime import Runtime
+from bot.store.base import StoreUnavailable
+
+log = get_logger("alertbot.ingest")
+
+
+async def store_alerts(rt: Runtime, engine: Engine, alerts: list[Alert], source: str) -> None:
+    """Returns once the alerts are committed; raises a 503 ApiError when they were not stored."""
+    if not alerts:
+        return
+    counter = rt.metrics.alerts_received
+    try:
+        future = engine.enqueue_alerts(alerts)
+    except Overloaded as exc:
+        counter.labels(source, "unavailable").inc(len(alerts))
+        log.warning("alerts refused: overloaded", source=source, alerts=len(alerts), reason=str(exc))
+        raise ApiError.payload(503, f"alertbot is overloaded ({exc}); retry later").with_headers(
+            UNAVAILABLE_HEADERS) from None
+    try:
+        await future
+    except StoreUnavailable as exc:
+        counter.labels(source, "unavailable").inc(len(alerts))
+        log.error("alerts not stored: database unavailable", source=source, alerts=len(alerts), error=str(exc))
+        raise ApiError.payload(503, "alerts not stored: the database is unavailable; retry later").with_headers(
+            UNAVAILABLE_HEADERS) from None
+    counter.labels(source, "accepted").inc(len(alerts))

@@ -1,0 +1,163 @@
+"""`/metrics`: the bot's own registry (prometheus-client), instruments and engine gauges.
+
+Counters and histograms are updated where things happen (handlers, the delivery worker's
+observer, the store wrapper); gauges of the engine's state (alerts, groups, outbox) are read
+at scrape time, so they are never stale.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.aiohttp import make_aiohttp_handler
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from bot import __version__
+from bot.notify.base import Outcome
+from bot.store.base import Store
+from bot.store.rows import Changes, OutboxRow, State
+
+if TYPE_CHECKING:
+    from bot.engine.engine import Engine
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.alerts_received = Counter(
+            "alertbot_alerts_received", "Alerts received, by way in (api, webhook) and result "
+            "(accepted: stored; invalid: refused by validation; unavailable: not stored, answered 503).",
+            ["source", "result"], registry=r)
+        self.http_requests = Counter("alertbot_http_requests", "HTTP requests served, by handler and status code.",
+                                     ["handler", "method", "code"], registry=r)
+        self.http_duration = Histogram("alertbot_http_request_duration_seconds", "HTTP request latency, by handler.",
+                                       ["handler"], buckets=LATENCY_BUCKETS, registry=r)
+        self.notifications = Counter(
+            "alertbot_notification_attempts", "Notification delivery attempts, by integration and outcome "
+            "(success, retryable_error, permanent_error).", ["integration", "outcome"], registry=r)
+        self.notification_latency = Histogram("alertbot_notification_latency_seconds",
+                                              "Time of one notification delivery attempt, by integration.",
+                                              ["integration"], buckets=LATENCY_BUCKETS, registry=r)
+        self.db_commit = Histogram("alertbot_db_commit_seconds", "Time to commit one engine cycle to the database.",
+                                   buckets=LATENCY_BUCKETS, registry=r)
+        self.db_errors = Counter("alertbot_db_errors", "Database operations that failed, by operation.",
+                                 ["operation"], registry=r)
+        self.config_success = Gauge("alertbot_config_last_reload_successful",
+                                    "Whether the last configuration (re)load succeeded.", registry=r)
+        self.config_success_time = Gauge("alertbot_config_last_reload_success_timestamp_seconds",
+                                         "When the configuration was last loaded successfully.", registry=r)
+        self.build_info = Gauge("alertbot_build_info", "Version of alertbot and of its Python.",
+                                ["version", "python"], registry=r)
+        self.build_info.labels(__version__, platform.python_version()).set(1)
+        self._engine: Callable[[], Engine | None] = lambda: None
+        r.register(_EngineCollector(lambda: self._engine()))
+
+    def watch_engine(self, get: Callable[[], Engine | None]) -> None:
+        self._engine = get
+
+    def delivery_observer(self, row: OutboxRow, outcome: Outcome, seconds: float) -> None:
+        kind = "success" if outcome.ok else ("retryable_error" if outcome.retryable else "permanent_error")
+        self.notifications.labels(row.integration, kind).inc()
+        self.notification_latency.labels(row.integration).observe(seconds)
+
+    def handler(self) -> Callable[[web.Request], object]:
+        return make_aiohttp_handler(self.registry)
+
+
+class _EngineCollector(Collector):
+    def __init__(self, engine: Callable[[], Engine | None]) -> None:
+        self._engine = engine
+
+    def describe(self) -> list:
+        return []
+
+    def collect(self) -> Iterator:
+        engine = self._engine()
+        ready = GaugeMetricFamily("alertbot_ready", "1 once the database is open and the state is loaded.")
+        ready.add_metric([], 1.0 if engine is not None and engine.ready else 0.0)
+        yield ready
+        if engine is None:
+            return
+        now_ns = time.time_ns()
+        alerts = GaugeMetricFamily("alertbot_alerts", "Alerts the engine holds, by state (firing, resolved).",
+                                   labels=["state"])
+        firing = sum(1 for a in engine.alerts.values() if a.ends_at.is_zero or a.ends_at.ns > now_ns)
+        alerts.add_metric(["firing"], firing)
+        alerts.add_metric(["resolved"], len(engine.alerts) - firing)
+        yield alerts
+        groups = GaugeMetricFamily("alertbot_aggregation_groups", "Aggregation groups the dispatcher holds.")
+        groups.add_metric([], len(engine.groups))
+        yield groups
+        silences = GaugeMetricFamily("alertbot_silences", "Silences, by state.", labels=["state"])
+        counts = {"active": 0, "pending": 0, "expired": 0}
+        for s in engine.silences.by_id.values():
+            state = "pending" if now_ns < s.starts_at.ns else "active" if now_ns < s.ends_at.ns else "expired"
+            counts[state] += 1
+        for state, n in counts.items():
+            silences.add_metric([state], n)
+        yield silences
+        depth = GaugeMetricFamily("alertbot_outbox_depth", "Notifications stored and not yet delivered or given up.")
+        depth.add_metric([], len(engine.outbox))
+        yield depth
+        age = GaugeMetricFamily("alertbot_outbox_oldest_age_seconds",
+                                "Age of the oldest undelivered notification (0 when none).")
+        oldest = min((r.created_at_ns for r in engine.outbox.values()), default=now_ns)
+        age.add_metric([], max(0.0, (now_ns - oldest) / 1e9))
+        yield age
+        cycles = CounterMetricFamily("alertbot_engine_cycles", "Engine cycles that did work and were committed.")
+        cycles.add_metric([], engine.stats.cycles)
+        yield cycles
+        failures = CounterMetricFamily("alertbot_engine_commit_failures",
+                                       "Engine cycles whose commit the database refused.")
+        failures.add_metric([], engine.stats.commit_failures)
+        yield failures
+        planned = CounterMetricFamily("alertbot_notifications_planned",
+                                      "Notifications the engine put into the outbox, by receiver and integration.",
+                                      labels=["receiver", "integration"])
+        for key, n in sorted(engine.stats.notifications_planned.items()):
+            receiver, _, integration = key.rpartition("/")
+            planned.add_metric([receiver, integration], n)
+        yield planned
+
+
+class TimedStore:
+    """Wraps the store to time its commits and count its failures (no change to the store)."""
+
+    def __init__(self, store: Store, metrics: Metrics) -> None:
+        self.inner = store
+        self._metrics = metrics
+
+    async def open(self) -> None:
+        await self.inner.open()
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+    async def load(self) -> State:
+        try:
+            return await self.inner.load()
+        except Exception:
+            self._metrics.db_errors.labels("load").inc()
+            raise
+
+    async def commit(self, changes: Changes) -> None:
+        started = time.perf_counter()
+        try:
+            await self.inner.commit(changes)
+        except Exception:
+            self._metrics.db_errors.labels("commit").inc()
+            raise
+        finally:
+            self._metrics.db_commit.observe(time.perf_counter() - started)
+
+    async def ping(self) -> float:
+        return await self.inner.ping()

@@ -1,0 +1,198 @@
+"""The running bot: store → engine → delivery worker → HTTP client, started and stopped as one.
+
+The HTTP listener comes up at once; the database is opened and the state loaded in the
+background, so `/-/healthy` answers while `/-/ready` says 503 until the engine has its state
+(and again if the database goes away). Reloading validates the new file completely before
+anything changes; a bad file leaves the running configuration in place and says why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+from bot.config import Config, ConfigError, load_config
+from bot.engine.clock import SystemClock
+from bot.engine.engine import Engine, IntegrationRegistry
+from bot.engine.timestamp import Timestamp
+from bot.logging import get_logger
+from bot.notify.delivery import DeliveryWorker
+from bot.notify.http import HttpClient
+from bot.server.logonly import integrations_for
+from bot.server.metrics import Metrics, TimedStore
+from bot.server.settings import Settings
+from bot.store.base import Store, StoreUnavailable
+
+log = get_logger("alertbot.server")
+
+BOOT_RETRY_MIN_S = 0.5
+BOOT_RETRY_MAX_S = 15.0
+
+
+class ReloadError(Exception):
+    """The new configuration was refused; the running one stays."""
+
+
+class Runtime:
+    def __init__(self, settings: Settings, config: Config, store: Store | None = None) -> None:
+        self.settings = settings
+        self.config = config
+        self.metrics = Metrics()
+        self.metrics.watch_engine(lambda: self.engine)
+        self.metrics.config_success.set(1)
+        self.metrics.config_success_time.set(time.time())
+        self._store_override = store
+        self.store: TimedStore | None = None
+        self.engine: Engine | None = None
+        self.worker: DeliveryWorker | None = None
+        self.http: HttpClient | None = None
+        self.started_at = Timestamp.now()
+        self.external_url = settings.resolved_external_url()
+        self.boot_error: str = ""
+        self._boot_task: asyncio.Task[None] | None = None
+        self._loop_task: asyncio.Task[None] | None = None
+        self._reload_lock = asyncio.Lock()
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def ready(self) -> bool:
+        return self.engine is not None and self.engine.ready and self._loop_task is not None
+
+    async def start(self) -> None:
+        self.http = await HttpClient.create()
+        describe_receivers(self.config, integrations_for(self.config, self.http))
+        self._boot_task = asyncio.get_running_loop().create_task(self._boot(), name="alertbot-boot")
+
+    async def _boot(self) -> None:
+        delay = BOOT_RETRY_MIN_S
+        while True:
+            try:
+                await self._boot_once()
+                return
+            except StoreUnavailable as exc:
+                self.boot_error = str(exc)
+                log.error("database unavailable; retrying", error=str(exc), retry_in_seconds=round(delay, 1))
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, BOOT_RETRY_MAX_S)
+
+    async def _boot_once(self) -> None:
+        if self.store is None:
+            inner = self._store_override if self._store_override is not None else _open_store(self.settings)
+            self.store = TimedStore(inner, self.metrics)
+        started = time.perf_counter()
+        await self.store.open()
+        integrations = integrations_for(self.config, self.http)
+        self.worker = DeliveryWorker(lambda: self.engine.integrations,  # type: ignore[union-attr]
+                                     lambda *a: self.engine.delivery_finished(*a),  # type: ignore[union-attr]
+                                     observer=self.metrics.delivery_observer)
+        engine = Engine(self.config, self.store, SystemClock(), integrations, self.external_url, self.worker,
+                        max_queued_alerts=self.settings.max_queued_alerts)
+        self.engine = engine
+        await engine.start()
+        self._loop_task = asyncio.get_running_loop().create_task(self._run_engine(engine), name="alertbot-engine")
+        self.boot_error = ""
+        log.info("ready", alerts=len(engine.alerts), groups=len(engine.groups), silences=len(engine.silences.by_id),
+                 seconds=round(time.perf_counter() - started, 3))
+
+    async def _run_engine(self, engine: Engine) -> None:
+        try:
+            await engine.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # run() never returns on its own; this would be a bug
+            log.exception("engine loop stopped")
+            raise
+
+    async def stop(self) -> None:
+        for task in (self._boot_task, self._loop_task):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        if self.engine is not None:
+            # One last cycle stores what was acknowledged but not yet committed (nothing should be:
+            # answers are only given after a commit) and finished deliveries.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.engine.cycle(), timeout=5)
+        if self.http is not None:
+            await self.http.close()
+        if self.store is not None:
+            with contextlib.suppress(Exception):
+                await self.store.close()
+        log.info("stopped")
+
+    # ------------------------------------------------------------------ reload
+    async def reload(self) -> Config:
+        """Loads the configuration file again and swaps it in; ReloadError keeps the old one."""
+        async with self._reload_lock:
+            try:
+                config = load_config(self.settings.config_path, self.config.matchers_mode)
+            except ConfigError as exc:
+                self.metrics.config_success.set(0)
+                log.error("reload refused; the running configuration stays", error=str(exc))
+                raise ReloadError(str(exc)) from None
+            if self.engine is not None:
+                integrations = integrations_for(config, self.http)
+                await self.engine.reload(config, integrations)
+            else:
+                integrations = integrations_for(config, self.http)
+            self.config = config
+            self.metrics.config_success.set(1)
+            self.metrics.config_success_time.set(time.time())
+            log.info("configuration reloaded", file=self.settings.config_path,
+                     receivers=len(config.model.receivers))
+            describe_receivers(config, integrations)
+            return config
+
+
+def _open_store(settings: Settings) -> Store:
+    from bot.store.sql import SqlStore
+
+    return SqlStore(settings.database_url)
+
+
+def describe_receivers(config: Config, integrations: IntegrationRegistry) -> list[str]:
+    """Logs, plainly, where each receiver's notifications go; returns the lines."""
+    lines = []
+    for rcv in config.model.receivers:
+        targets = []
+        built = {(i.name, i.index): i for i in integrations.for_receiver(rcv.name)}
+        for i, wh in enumerate(rcv.webhook_configs):
+            if wh.url is not None:
+                where = f"${{{wh.url.env_name}}}" if wh.url.env_name else _url_origin(wh.url.reveal())
+            else:
+                where = f"the URL in {wh.url_file}"
+            targets.append(f"webhook[{i}] → {where}")
+        for kind, configs in (("slack", rcv.slack_configs), ("pagerduty", rcv.pagerduty_configs)):
+            for i, _ in enumerate(configs):
+                integ = built.get((kind, i))
+                if integ is None or getattr(integ, "log_only", False):
+                    target = getattr(integ, "target", kind)
+                    targets.append(f"{kind}[{i}] → {target}: not delivered (the {kind} integration is not "
+                                   "available); each notification is logged instead")
+                else:
+                    targets.append(f"{kind}[{i}] → delivered by the {kind} integration")
+        for key, count in rcv.unsupported():
+            targets.append(f"{count} {key}: not supported by alertbot; never delivered")
+        if not targets:
+            targets.append("no integrations: its notifications go nowhere (as in Alertmanager)")
+        for t in targets:
+            line = f"receiver {rcv.name!r}: {t}"
+            lines.append(line)
+            log.info(line, receiver=rcv.name)
+    return lines
+
+
+def _url_origin(url: str) -> str:
+    """Scheme, host and path of a webhook URL, without credentials or query (they may be secret)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "an unparsable URL"
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return f"{parts.scheme}://{host}{parts.path}"

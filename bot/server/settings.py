@@ -1,0 +1,57 @@
+"""What the server is told at start: where its config, database and listener are."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.routing.matchers import MatchersMode
+
+DEFAULT_LISTEN = "127.0.0.1:9093"
+DEFAULT_DATABASE = "sqlite+aiosqlite:///data/alertbot.db"
+DEFAULT_CONFIG = "routes.yaml"
+DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
+DEFAULT_MAX_QUEUED_ALERTS = 200_000
+
+
+class SettingsError(ValueError):
+    """A setting that cannot work (the CLI prints it and exits 1)."""
+
+
+@dataclass(slots=True)
+class WebhookAuth:
+    """Credentials `POST /webhook` requires (Alertmanager's http_config sends one of them)."""
+
+    bearer_token: str | None = None
+    username: str | None = None
+    password: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.bearer_token) or self.username is not None
+
+
+@dataclass(slots=True)
+class Settings:
+    config_path: str = DEFAULT_CONFIG
+    listen: str = DEFAULT_LISTEN
+    database_url: str = DEFAULT_DATABASE
+    external_url: str = ""
+    matchers_mode: MatchersMode | None = None
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_queued_alerts: int = DEFAULT_MAX_QUEUED_ALERTS
+    webhook_auth: WebhookAuth | None = None
+    log_level: str = "info"
+
+    def host_port(self) -> tuple[str, int]:
+        return split_listen(self.listen)
+
+    def resolved_external_url(self) -> str:
+        return (self.external_url or f"http://{self.listen}").rstrip("/")
+
+
+def split_listen(listen: str) -> tuple[str, int]:
+    host, sep, port = listen.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise SettingsError(f"--listen {listen!r}: expected HOST:PORT, e.g. 127.0.0.1:9093")
+    host = host.strip("[]") or "0.0.0.0"
+    return host, int(port)
