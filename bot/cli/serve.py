@@ -1,0 +1,184 @@
+"""`alertbot serve`: the server — Alertmanager's API in, notifications out.
+
+    alertbot serve [--config routes.yaml] [--listen 127.0.0.1:9093]
+                   [--database sqlite+aiosqlite:///data/alertbot.db] [--external-url URL]
+
+Each option can also come from the environment (ALERTBOT_CONFIG, ALERTBOT_LISTEN,
+ALERTBOT_DATABASE, ALERTBOT_EXTERNAL_URL, ...). Webhook credentials are read from the
+environment or from files, never from the command line (it is visible to every user).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import re
+import signal
+import sys
+
+from bot.cli.errors import UserError
+from bot.cli.options import add_config, add_matchers_mode, get_config, get_matchers_mode
+from bot.config import ConfigError, load_config
+from bot.server.settings import (
+    DEFAULT_CONFIG,
+    DEFAULT_DATABASE,
+    DEFAULT_LISTEN,
+    DEFAULT_MAX_BODY_BYTES,
+    Settings,
+    SettingsError,
+    WebhookAuth,
+    split_listen,
+)
+
+_SIZE = re.compile(r"^\s*(\d+)\s*(B|KB|KiB|MB|MiB|GB|GiB)?\s*$", re.IGNORECASE)
+_UNITS = {"b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2, "gb": 1000**3, "gib": 1024**3}
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "serve", help="run the server (Alertmanager's API, webhook intake, notifications)",
+        description="Run alertbot: it accepts what Prometheus sends to Alertmanager (POST /api/v2/alerts) "
+                    "and what Alertmanager sends to a webhook (POST /webhook), and notifies the configured "
+                    "receivers. Every option can be set through the environment variable shown.")
+    add_config(p)
+    p.add_argument("--listen", "--web.listen-address", dest="listen", metavar="HOST:PORT", default=None,
+                   help=f"address to listen on (env ALERTBOT_LISTEN; default {DEFAULT_LISTEN})")
+    p.add_argument("--database", metavar="URL", default=None,
+                   help="database URL: sqlite+aiosqlite:///FILE or postgresql+asyncpg://USER@HOST/DB "
+                        f"(env ALERTBOT_DATABASE; default {DEFAULT_DATABASE})")
+    p.add_argument("--external-url", "--web.external-url", dest="external_url", metavar="URL", default=None,
+                   help="URL the bot is reached at, used in notifications (env ALERTBOT_EXTERNAL_URL; "
+                        "default http://<listen>)")
+    add_matchers_mode(p)
+    p.add_argument("--max-body-size", metavar="SIZE", default=None,
+                   help="largest request body accepted, e.g. 64MiB (env ALERTBOT_MAX_BODY_SIZE; default 64MiB); "
+                        "larger ones are refused with 413 before they are read")
+    p.add_argument("--webhook-bearer-token-file", metavar="FILE", default=None,
+                   help="require this bearer token on POST /webhook (env ALERTBOT_WEBHOOK_BEARER_TOKEN or "
+                        "ALERTBOT_WEBHOOK_BEARER_TOKEN_FILE)")
+    p.add_argument("--webhook-username", metavar="NAME", default=None,
+                   help="require basic auth with this user on POST /webhook (env ALERTBOT_WEBHOOK_USERNAME); "
+                        "the password comes from --webhook-password-file or ALERTBOT_WEBHOOK_PASSWORD(_FILE)")
+    p.add_argument("--webhook-password-file", metavar="FILE", default=None)
+    p.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default=None,
+                   help="log level (env ALERTBOT_LOG_LEVEL; default info)")
+    p.set_defaults(func=run)
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name)
+    return value if value else None
+
+
+def _read_secret(path: str, what: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read().strip()
+    except OSError as exc:
+        raise UserError(f"{what}: cannot read {path}: {exc.strerror or exc}") from None
+
+
+def parse_size(text: str) -> int:
+    m = _SIZE.match(text)
+    if m is None:
+        raise UserError(f"--max-body-size {text!r}: expected a size such as 1048576, 512KiB or 64MiB")
+    return int(m.group(1)) * _UNITS[(m.group(2) or "b").lower()]
+
+
+def _webhook_auth(args: argparse.Namespace) -> WebhookAuth | None:
+    token = _env("ALERTBOT_WEBHOOK_BEARER_TOKEN")
+    token_file = args.webhook_bearer_token_file or _env("ALERTBOT_WEBHOOK_BEARER_TOKEN_FILE")
+    if token_file:
+        token = _read_secret(token_file, "webhook bearer token")
+    username = args.webhook_username or _env("ALERTBOT_WEBHOOK_USERNAME")
+    password = _env("ALERTBOT_WEBHOOK_PASSWORD")
+    password_file = args.webhook_password_file or _env("ALERTBOT_WEBHOOK_PASSWORD_FILE")
+    if password_file:
+        password = _read_secret(password_file, "webhook password")
+    if password is not None and username is None:
+        raise UserError("a webhook password is set but no user name (--webhook-username or ALERTBOT_WEBHOOK_USERNAME)")
+    if token_file is not None and not token:
+        raise UserError(f"webhook bearer token file {token_file} is empty")
+    auth = WebhookAuth(token or None, username, password if username is not None else None)
+    return auth if auth.enabled else None
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    listen = args.listen or _env("ALERTBOT_LISTEN") or DEFAULT_LISTEN
+    try:
+        split_listen(listen)
+    except SettingsError as exc:
+        raise UserError(str(exc)) from None
+    size = args.max_body_size or _env("ALERTBOT_MAX_BODY_SIZE")
+    return Settings(
+        config_path=get_config(args, DEFAULT_CONFIG) or DEFAULT_CONFIG,
+        listen=listen,
+        database_url=args.database or _env("ALERTBOT_DATABASE") or DEFAULT_DATABASE,
+        external_url=args.external_url or _env("ALERTBOT_EXTERNAL_URL") or "",
+        matchers_mode=get_matchers_mode(args),
+        max_body_bytes=parse_size(size) if size else DEFAULT_MAX_BODY_BYTES,
+        webhook_auth=_webhook_auth(args),
+        log_level=args.log_level or _env("ALERTBOT_LOG_LEVEL") or "info",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from bot import logging as botlog
+
+    settings = settings_from(args)
+    botlog.configure(instance=settings.listen, level=settings.log_level)
+    log = botlog.get_logger("alertbot.serve")
+    try:
+        config = load_config(settings.config_path, settings.matchers_mode or "fallback")
+    except ConfigError as exc:
+        for issue in exc.issues:
+            print(f"alertbot: error: {issue}", file=sys.stderr)
+        print(f"alertbot: error: the configuration in {settings.config_path} is invalid; not starting",
+              file=sys.stderr)
+        return 1
+    for warning in config.warnings:
+        log.warning(f"configuration warning: {warning}")
+    log.info("starting", config=settings.config_path, listen=settings.listen,
+             database=_safe_url(settings.database_url), external_url=settings.resolved_external_url(),
+             matchers_mode=config.matchers_mode, webhook_auth="on" if settings.webhook_auth else "off")
+    return asyncio.run(_serve(settings, config))
+
+
+def _safe_url(url: str) -> str:
+    return re.sub(r"(://[^/:@]+):[^/@]*@", r"\1:***@", url)
+
+
+async def _serve(settings: Settings, config: object) -> int:
+    from aiohttp import web
+
+    from bot import logging as botlog
+    from bot.server.app import create_app
+
+    log = botlog.get_logger("alertbot.serve")
+    app = create_app(settings, config=config, handle_signals=True)  # type: ignore[arg-type]
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=10)
+    await runner.setup()
+    host, port = settings.host_port()
+    site = web.TCPSite(runner, host, port, reuse_address=True)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        print(f"alertbot: error: cannot listen on {settings.listen}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    log.info("listening", listen=settings.listen)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        log.info("shutting down")
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(Exception):
+                loop.remove_signal_handler(sig)
+        await runner.cleanup()
+    return 0
