@@ -606,6 +606,9 @@ def check_trees(
     not assumed. Raises TemplateError (phase "check").
     """
     checker = _Checker(lookup, funcs)
-    checker.check_tree(tree.name, tree, T_DATA_PTR if dot_known else None)
-    checker.check_recursion()
+    try:
+        checker.check_tree(tree.name, tree, T_DATA_PTR if dot_known else None)
+        checker.check_recursion()
+    except RecursionError:
+        return  # too deep to analyse statically; rendering stays bounded
 

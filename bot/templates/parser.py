@@ -583,4 +583,11 @@ def parse(name: str, text: str, funcs: Container[str], tree_set: dict[str, Tree]
     Raises TemplateError (phase "parse") with Go's message.
     """
     result: dict[str, Tree] = {} if tree_set is None else tree_set
-    return _Parser(name, text, funcs, result).parse()
+    parser = _Parser(name, text, funcs, result)
+    try:
+        return parser.parse()
+    except RecursionError:
+        tok = parser.token[0]
+        message = "actions nested too deeply to parse"
+        raise TemplateError(f"template: {name}:{tok.line}: {message}", name=name, line=tok.line,
+                            column=line_column(text, tok.pos)[1], message=message, phase="parse") from None
