@@ -167,3 +167,12 @@ def test_non_utf8_bytes_come_out_replaced(templates: Templates) -> None:
     # slice cuts "é" in half: Go emits the raw byte; the text we hand on must be valid UTF-8.
     assert templates.render('{{ slice "é" 0 1 }}', _data()) == "\ufffd"
     assert templates.render('{{ len "é" }} {{ slice "aé" 1 }}', _data()) == "2 é"
+
+
+def test_absurd_nesting_is_a_template_error(templates: Templates) -> None:
+    deep = "{{ if true }}" * 3000 + "x" + "{{ end }}" * 3000
+    with pytest.raises(TemplateError) as info:
+        templates.check(deep)
+    assert info.value.message == "actions nested too deeply to parse"
+    fine = "{{ if true }}" * 100 + "x" + "{{ end }}" * 100
+    assert templates.render(fine, _data()) == "x"
