@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from bot.engine.timestamp import Timestamp
 from bot.routing import goregex
-from bot.routing.labels import is_classic_label_name, is_utf8_label_name
+from bot.routing.labels import go_quote, is_classic_label_name, is_utf8_label_name
 from bot.routing.matchers import Matcher, MatcherError, Matchers, MatchersMode, MatchType
 from bot.store.rows import SilenceRow
 
@@ -84,7 +84,14 @@ def build_matchers(items: Iterable[tuple[str, str, bool, bool]], mode: MatchersM
     for i, (name, value, is_regex, is_equal) in enumerate(items):
         valid = is_classic_label_name(name) if mode == "classic" else is_utf8_label_name(name)
         if not valid:
-            raise SilenceError(f'silence invalid: invalid label matcher {i}: invalid label name "{name}"')
+            raise SilenceError(f"silence invalid: invalid label matcher {i}: invalid label name {go_quote(name)}")
+        if is_regex:
+            # Alertmanager's ValidateMatcher compiles the pattern as given (not anchored).
+            try:
+                goregex.compile(value)
+            except goregex.GoRegexError as exc:
+                raise SilenceError(f"silence invalid: invalid label matcher {i}: invalid regular expression "
+                                   f"{go_quote(value)}: {exc}") from None
         try:
             out.append(Matcher.new(MatchType.from_api(is_regex, is_equal), name, value))
         except MatcherError as exc:
