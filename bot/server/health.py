@@ -28,6 +28,8 @@ def _not_allowed(allow: str) -> web.Response:
 async def healthy(request: web.Request) -> web.Response:
     if request.method not in ("GET", "HEAD"):
         return _not_allowed("GET, HEAD, OPTIONS")
+    if request.method == "HEAD":
+        return web.Response(status=200)
     return _text(200, "OK")
 
 
@@ -36,7 +38,7 @@ async def ready(request: web.Request) -> web.Response:
         return _not_allowed("GET, HEAD, OPTIONS")
     rt = runtime(request)
     if rt.ready:
-        return _text(200, "OK")
+        return web.Response(status=200) if request.method == "HEAD" else _text(200, "OK")
     why = rt.boot_error or "loading state from the database"
     return _text(503, f"Service Unavailable: {why}\n", {"Retry-After": "1"})
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.engine.alert import Alert
 from bot.engine.engine import Engine, Overloaded
 from bot.logging import get_logger
@@ -11,6 +13,10 @@ from bot.server.runtime import Runtime
 from bot.store.base import StoreUnavailable
 
 log = get_logger("alertbot.ingest")
+
+# An answer is owed even if the engine never gets to commit (a bug, a hung database): after
+# this long the client gets a 503 and retries; a retry of stored alerts merges harmlessly.
+STORE_TIMEOUT_S = 30.0
 
 
 async def store_alerts(rt: Runtime, engine: Engine, alerts: list[Alert], source: str) -> None:
@@ -26,7 +32,13 @@ async def store_alerts(rt: Runtime, engine: Engine, alerts: list[Alert], source:
         raise ApiError.payload(503, f"alertbot is overloaded ({exc}); retry later").with_headers(
             UNAVAILABLE_HEADERS) from None
     try:
-        await future
+        await asyncio.wait_for(asyncio.shield(future), timeout=STORE_TIMEOUT_S)
+    except TimeoutError:
+        counter.labels(source, "unavailable").inc(len(alerts))
+        log.error("alerts not confirmed as stored in time", source=source, alerts=len(alerts),
+                  timeout_seconds=STORE_TIMEOUT_S)
+        raise ApiError.payload(503, "alerts not confirmed as stored in time; retry later").with_headers(
+            UNAVAILABLE_HEADERS) from None
     except StoreUnavailable as exc:
         counter.labels(source, "unavailable").inc(len(alerts))
         log.error("alerts not stored: database unavailable", source=source, alerts=len(alerts), error=str(exc))

@@ -34,7 +34,7 @@ LAYOUTS = (
     "2006-01-02 15:04:05",  # ISO8601TimeUniversalSortableDateTimePattern
 )
 
-_FAST = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:(Z)|([+-])(\d{2}):(\d{2}))$")
+_FAST = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:Z|[+-][0-9]{2}:[0-9]{2})$")
 
 
 class GoTimeError(ValueError):

@@ -1,0 +1,215 @@
+"""Fixtures for the server tests: the real `alertbot serve` as a subprocess, the real
+Alertmanager 0.25 beside it, a webhook recorder, and in-process apps for what a subprocess
+cannot show (a failing database, a full queue)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from tests.fixtures.alertmanager import Alertmanager  # noqa: F401  (re-exported for the tests)
+from tests.peers import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+NULL_CONFIG = """\
+route:
+  receiver: default
+  group_by: [alertname]
+  group_wait: 30s
+receivers:
+  - name: default
+  - name: other
+"""
+
+
+def _clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALERTBOT_") and "proxy" not in k.lower()}
+    env["PYTHONPATH"] = str(ROOT)
+    env.update(extra or {})
+    return env
+
+
+@dataclass
+class BotServer:
+    """`alertbot serve` in a subprocess (killed by its PID when the test ends)."""
+
+    proc: subprocess.Popen
+    port: int
+    workdir: Path
+    config_path: Path
+    argv: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "alertbot.log"
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def log_records(self) -> list[dict]:
+        out = []
+        for line in self.log_text().splitlines():
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+        return out
+
+    @classmethod
+    def start(cls, config_text: str, workdir: Path, args: list[str] | None = None,
+              env: dict[str, str] | None = None, timeout: float = 60.0, wait_ready: bool = True) -> BotServer:
+        workdir.mkdir(parents=True, exist_ok=True)
+        config_path = workdir / "routes.yaml"
+        config_path.write_text(config_text)
+        last = ""
+        for _ in range(3):  # a free port can be taken between choosing and binding it
+            port = free_port()
+            argv = [sys.executable, "-m", "bot.cli.main", "serve", "--config", str(config_path),
+                    "--listen", f"127.0.0.1:{port}", "--database", f"sqlite+aiosqlite:///{workdir / 'bot.db'}",
+                    *(args or [])]
+            with open(workdir / "alertbot.log", "ab") as log:
+                proc = subprocess.Popen(argv, cwd=workdir, env=_clean_env(env), stdout=log,
+                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            server = cls(proc, port, workdir, config_path, argv)
+            if not wait_ready:
+                return server
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if proc.poll() is not None:
+                    last = server.log_text()[-3000:]
+                    break
+                if http_status(f"{server.url}/-/ready") == 200:
+                    return server
+                time.sleep(0.05)
+            else:
+                server.stop()
+                raise RuntimeError(f"alertbot serve was not ready after {timeout}s:\n{server.log_text()[-3000:]}")
+        raise RuntimeError(f"alertbot serve exited at start:\n{last}")
+
+    def signal(self, sig: int) -> None:
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout: float = 15) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        return self.proc.returncode
+
+
+def http_status(url: str) -> int | None:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            return resp.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except (urllib.error.URLError, OSError):
+        return None
+
+
+@pytest.fixture
+def bot_factory(tmp_path: Path) -> Iterator:
+    started: list[BotServer] = []
+
+    def start(config_text: str = NULL_CONFIG, args: list[str] | None = None, name: str = "bot",
+              env: dict[str, str] | None = None, wait_ready: bool = True) -> BotServer:
+        server = BotServer.start(config_text, tmp_path / name, args, env, wait_ready=wait_ready)
+        started.append(server)
+        return server
+
+    yield start
+    for s in started:
+        s.stop()
+
+
+@pytest.fixture
+def am_factory(tmp_path: Path) -> Iterator:
+    started: list[Alertmanager] = []
+
+    def start(config_text: str = NULL_CONFIG, name: str = "alertmanager") -> Alertmanager:
+        am = Alertmanager.start(config_text, tmp_path / name)
+        started.append(am)
+        return am
+
+    yield start
+    for am in started:
+        am.stop()
+
+
+class Recorder:
+    """A webhook receiver in the test process: keeps every request's JSON and arrival time."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[float, dict]] = []
+        self.headers: list[dict[str, str]] = []
+        self._event = asyncio.Event()
+        self.port = 0
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    async def _hook(self, request: web.Request) -> web.Response:
+        self.received.append((time.monotonic(), await request.json()))
+        self.headers.append(dict(request.headers))
+        self._event.set()
+        return web.Response(text="ok")
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/hook", self._hook)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def wait_for(self, n: int, timeout: float) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        while len(self.received) < n:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            self._event.clear()
+            try:
+                await asyncio.wait_for(self._event.wait(), timeout=remaining)
+            except TimeoutError:
+                break
+        return [body for _, body in self.received]
+
+
+@pytest.fixture
+async def recorder() -> AsyncIterator[Recorder]:
+    rec = Recorder()
+    await rec.start()
+    yield rec
+    await rec.stop()
