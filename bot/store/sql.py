@@ -62,8 +62,18 @@ _MIGRATION_LOCK = 0x616C_6572_7462_6F74  # pg_advisory_xact_lock key ("alertbot"
 _DB_ERRORS: tuple[type[BaseException], ...] = (
     SQLAlchemyError, OSError, asyncio.TimeoutError, sqlite3.Error, asyncpg.PostgresError, asyncpg.InterfaceError)
 
+# Plain scheme names mean the asyncio driver we ship.
+_DRIVERS = {"sqlite": "sqlite+aiosqlite", "sqlite+aiosqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg",
+            "postgres": "postgresql+asyncpg", "postgresql+asyncpg": "postgresql+asyncpg"}
+
 _ns = S.ns_to_db
 _ns_back = S.ns_from_db
+
+
+def _diagnostic(text: str) -> str:
+    """PostgreSQL's TEXT cannot hold U+0000. `last_error` carries receivers' response bodies, so a
+    NUL there must not make every later commit fail: it becomes U+FFFD (on SQLite too, alike)."""
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
 
 
 # -- rows <-> database tuples (column order of the schema's tables; a test checks they agree)
@@ -106,7 +116,7 @@ def _dec_silence(t: Sequence) -> SilenceRow:
 def _enc_outbox(o: OutboxRow) -> tuple:
     return (o.id, o.group_id, o.flush_id, o.receiver, o.integration, o.integration_index, o.nflog_key, o.payload,
             o.nflog_firing, o.nflog_resolved, _ns(o.nflog_expires_ns), _ns(o.created_at_ns), _ns(o.not_before_ns),
-            _ns(o.deadline_ns), o.attempts, o.status, o.last_error, o.ordering_key)
+            _ns(o.deadline_ns), o.attempts, o.status, _diagnostic(o.last_error), o.ordering_key)
 
 
 def _dec_outbox(t: Sequence) -> OutboxRow:
@@ -115,7 +125,7 @@ def _dec_outbox(t: Sequence) -> OutboxRow:
 
 
 def _enc_outbox_update(u: OutboxUpdate) -> tuple:
-    return (u.id, u.status, u.attempts, _ns(u.not_before_ns), u.last_error)
+    return (u.id, u.status, u.attempts, _ns(u.not_before_ns), _diagnostic(u.last_error))
 
 
 @dataclass(frozen=True)
@@ -230,14 +240,18 @@ class SqlStore:
                  connect_timeout_s: float = 10.0, statement_timeout_s: float = 30.0,
                  pool_pre_ping: bool = True, clock: Callable[[], int] = time.time_ns) -> None:
         try:
-            self.url: URL = make_url(url)
+            parsed = make_url(url)
         except ArgumentError as exc:
             raise StoreUnavailable(f"invalid database URL: {exc}") from None
-        self.name = self.url.render_as_string(hide_password=True)
+        driver = _DRIVERS.get(parsed.drivername)
+        if driver is None:
+            raise StoreUnavailable(f"database {parsed.render_as_string(hide_password=True)}: unsupported "
+                                   f"(use sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db)")
+        self.url: URL = parsed.set(drivername=driver)
         self.dialect = self.url.get_backend_name()
-        if self.dialect not in ("sqlite", "postgresql"):
-            raise StoreUnavailable(f"database {self.name}: unsupported (use sqlite+aiosqlite:// or "
-                                   f"postgresql+asyncpg://)")
+        # How the database is named in errors and logs: never with its password.
+        self.name = (f"{driver}:///{self.url.database or ':memory:'}" if self.dialect == "sqlite"
+                     else self.url.render_as_string(hide_password=True))
         self._sql: _SqliteSql | _PostgresSql = _SqliteSql() if self.dialect == "sqlite" else _PostgresSql()
         self.retention_ns = int(outbox_retention_s * 1e9)
         self.purge_interval_s = purge_interval_s
@@ -261,6 +275,9 @@ class SqlStore:
             return
         try:
             self._engine = self._create_engine()
+        except (SQLAlchemyError, OSError, ValueError) as exc:  # e.g. a directory that cannot be created
+            raise self._unavailable(exc) from exc
+        try:
             async with self._engine.begin() as conn:
                 if self.dialect == "postgresql":
                     await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")

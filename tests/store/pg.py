@@ -15,13 +15,18 @@ and what a committed transaction guarantees to a client that dies is unchanged. 
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import os
 import pwd
 import shutil
 import subprocess
 import tempfile
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+
+import asyncpg
 
 from tests.peers import free_port, peer
 
@@ -120,19 +125,16 @@ class PostgresCluster:
         self.sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def sql(self, statement: str, database: str = "postgres") -> list[tuple]:
-        """Runs one statement on a short-lived asyncpg connection (in its own event loop)."""
-        import asyncio
+        """Runs one statement on a short-lived connection, in its own event loop (not from async code)."""
+        return asyncio.run(self.asql(statement, database))
 
-        import asyncpg
-
-        async def go() -> list[tuple]:
-            conn = await asyncpg.connect(self.psql_url(database), timeout=30)
-            try:
-                return [tuple(r) for r in await conn.fetch(statement)]
-            finally:
-                await conn.close()
-
-        return asyncio.run(go())
+    async def asql(self, statement: str, database: str = "postgres") -> list[tuple]:
+        """Runs one statement on a short-lived connection, from async code."""
+        conn = await asyncpg.connect(self.psql_url(database), timeout=30)
+        try:
+            return [tuple(r) for r in await conn.fetch(statement)]
+        finally:
+            await conn.close()
 
     def is_running(self) -> bool:
         pg_ctl = peer("pg_ctl")
@@ -157,3 +159,35 @@ class PostgresCluster:
             self.stop_server(mode="immediate")
         finally:
             shutil.rmtree(self.base, ignore_errors=True)
+
+
+class Databases:
+    """Fresh databases on a cluster, one per test, with the next one created ahead in a thread.
+
+    CREATE DATABASE and DROP DATABASE each take 0.1-0.3 s; done in the background they overlap
+    the tests instead of adding to them.
+    """
+
+    def __init__(self, cluster: PostgresCluster, prefix: str) -> None:
+        self.cluster = cluster
+        self.prefix = prefix
+        self._numbers = itertools.count(1)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-databases")
+        self._spare: Future[str] | None = None
+
+    def _create(self) -> str:
+        name = f"{self.prefix}_{next(self._numbers)}"
+        self.cluster.sql(f'CREATE DATABASE "{name}"')
+        return name
+
+    def take(self) -> str:
+        """The name of an empty database nobody else uses."""
+        name = self._spare.result() if self._spare is not None else self._create()
+        self._spare = self._executor.submit(self._create)
+        return name
+
+    def release(self, name: str) -> None:
+        self._executor.submit(self.cluster.drop_database, name)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
