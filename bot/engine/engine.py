@@ -14,6 +14,8 @@ The same engine runs the server (on the system clock, cycles driven by `run()`) 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +33,7 @@ from bot.engine.timestamp import ZERO, Timestamp
 from bot.notify.base import Integration
 from bot.routing.route import Route
 from bot.store.base import Store, StoreUnavailable
-from bot.store.rows import Changes, OutboxRow, OutboxUpdate
+from bot.store.rows import AuditRow, Changes, KvRow, OutboxRow, OutboxUpdate
 
 log = logging.getLogger("alertbot.engine")
 
@@ -67,6 +69,76 @@ class Deliverer:
     def submit(self, rows: Sequence[OutboxRow]) -> None: ...
 
 
+class Extension:
+    """What a chatops module (Slack messages, PagerDuty incidents, acknowledgements) may hook
+    into. Every hook runs inside a cycle, with a `Txn` whose changes land in its commit."""
+
+    name = "extension"
+
+    def on_group_closed(self, group: AggrGroup, txn: Txn) -> None:
+        """The group's alerts have all resolved and it is gone (also when they were muted)."""
+
+    def suppress_repeat(self, group: AggrGroup) -> bool:
+        """True to hold back "repeat interval elapsed" notifications (an acknowledged group)."""
+        return False
+
+    def on_timer(self, key: str, txn: Txn) -> None:
+        """A durable timer scheduled with `txn.schedule(self.name, key, due_ns)` is due."""
+
+    def on_delivered(self, row: OutboxRow, ok: bool, effects: dict, txn: Txn) -> None:
+        """A row this extension enqueued was delivered (or given up); `effects` come from the
+        integration's Outcome (e.g. the Slack message ts to remember)."""
+
+
+class Txn:
+    """The work of one cycle: `now`, the `Changes` to commit, new outbox rows, helpers."""
+
+    def __init__(self, engine: Engine, now: Timestamp) -> None:
+        self.engine = engine
+        self.now = now
+        self.changes = Changes()
+        self.new_rows: list[OutboxRow] = []
+
+    # key-value state, JSON values
+    def kv(self, namespace: str, key: str) -> object | None:
+        return self.engine.kv.get((namespace, key))
+
+    def put_kv(self, namespace: str, key: str, value: object) -> None:
+        self.engine.kv[(namespace, key)] = value
+        self.changes.kv_upsert.append(KvRow(namespace, key, json.dumps(value), self.now.ns))
+
+    def delete_kv(self, namespace: str, key: str) -> None:
+        if self.engine.kv.pop((namespace, key), None) is not None:
+            self.changes.kv_delete.append((namespace, key))
+
+    def audit(self, actor: str, action: str, group_id: str = "", **details: object) -> None:
+        self.changes.audit_insert.append(AuditRow(self.now.ns, actor, action, group_id, json.dumps(details)))
+
+    def schedule(self, extension: str, key: str, due_ns: int) -> None:
+        """A durable timer: `extension.on_timer(key)` runs in the first cycle at or after due_ns."""
+        self.put_kv("timer", f"{extension}|{key}", {"due_ns": due_ns})
+        heapq.heappush(self.engine._timers, (due_ns, extension, key))
+
+    def cancel(self, extension: str, key: str) -> None:
+        self.delete_kv("timer", f"{extension}|{key}")
+
+    def enqueue(self, receiver: str, integration: str, index: int, payload: str, *, group_id: str = "",
+                ordering_key: str = "", delay_s: float = 0.0, origin: str = "") -> OutboxRow:
+        """An outbox row outside a flush (chatops, escalation, PagerDuty acknowledge…); delivered
+        until it succeeds, after the cycle commits."""
+        eng = self.engine
+        row = OutboxRow(id=eng._next_outbox_id, group_id=group_id, flush_id=0, receiver=receiver,
+                        integration=integration, integration_index=index, nflog_key=origin, payload=payload,
+                        nflog_firing="[]", nflog_resolved="[]", nflog_expires_ns=0, created_at_ns=self.now.ns,
+                        not_before_ns=self.now.ns + round(delay_s * NS), deadline_ns=0,
+                        ordering_key=ordering_key or f"{integration}:{group_id or eng._next_outbox_id}")
+        eng._next_outbox_id += 1
+        eng.outbox[row.id] = row
+        self.changes.outbox_insert.append(row)
+        self.new_rows.append(row)
+        return row
+
+
 @dataclass(slots=True)
 class _Flush:
     group_id: str
@@ -87,11 +159,13 @@ class _Delivery:
     ok: bool
     attempts: int
     error: str
+    effects: dict
+    future: asyncio.Future | None
 
 
 @dataclass(slots=True)
 class _Call:
-    fn: Callable[[Timestamp, Changes], object]
+    fn: Callable[[Txn], object]
     future: asyncio.Future | None
 
 
@@ -128,6 +202,9 @@ class Engine:
         self._calls: list[_Call] = []
         self._wake: asyncio.Event | None = None
         self._last_gc_ns = 0
+        self.kv: dict[tuple[str, str], object] = {}
+        self._timers: list[tuple[int, str, str]] = []  # heap of (due ns, extension, key)
+        self.extensions: list[Extension] = []
         self.ready = False
 
     # ------------------------------------------------------------------ configuration
@@ -154,6 +231,12 @@ class Engine:
         self.nflog = {n.key: Entry.from_row(n) for n in state.nflog if n.expires_at_ns > now.ns}
         self.silences = Silences()
         self.silences.load(state.silences)
+        self.kv = {(r.namespace, r.key): json.loads(r.value) for r in state.kv}
+        self._timers = []
+        for (ns, key), value in self.kv.items():
+            if ns == "timer" and isinstance(value, dict):
+                ext, _, k = key.partition("|")
+                heapq.heappush(self._timers, (int(value["due_ns"]), ext, k))
         stored_groups = {g.id: g for g in state.groups}
         self._rebuild_groups(stored_groups, now, changes)
         self.outbox = {}
@@ -220,8 +303,7 @@ class Engine:
 
     async def reload(self, config: Config, integrations: IntegrationRegistry) -> None:
         """Swaps the configuration; groups whose identity survives keep their timers."""
-        call = self._enqueue_call(lambda now, changes: self._apply_reload(config, integrations, now, changes))
-        await call
+        await self.transact(lambda txn: self._apply_reload(config, integrations, txn.now, txn.changes))
 
     def _apply_reload(self, config: Config, integrations: IntegrationRegistry, now: Timestamp, changes: Changes) -> None:
         old_groups = self.groups
@@ -250,27 +332,38 @@ class Engine:
     async def ingest(self, alerts: list[Alert]) -> None:
         await self.enqueue_alerts(alerts)
 
-    def delivery_finished(self, row_id: int, ok: bool, attempts: int, error: str = "") -> None:
-        """Called by the delivery worker when a row is delivered or given up."""
-        self._deliveries.append(_Delivery(row_id, ok, attempts, error))
+    def delivery_finished(self, row_id: int, ok: bool, attempts: int, error: str = "",
+                          effects: dict | None = None) -> asyncio.Future:
+        """Called by the delivery worker when a row is delivered or given up; the future
+        resolves once that is committed (the worker waits for it before the next row of the
+        same ordering key, so that e.g. a Slack edit sees the ts its post stored)."""
+        fut = asyncio.get_running_loop().create_future()
+        self._deliveries.append(_Delivery(row_id, ok, attempts, error, effects or {}, fut))
         self._poke()
+        return fut
 
-    async def set_silence(self, silence: Silence) -> str:
-        return await self._enqueue_call(lambda now, changes: self._apply_silence(silence, now, changes))
+    def set_silence(self, silence: Silence) -> asyncio.Future:
+        """Creates or updates a silence; the future gets its id once stored."""
+        return self.transact(lambda txn: self._apply_silence(silence, txn))
 
-    async def expire_silence(self, sid: str) -> None:
-        await self._enqueue_call(lambda now, changes: changes.silences_upsert.extend(self.silences.expire(sid, now)))
+    def expire_silence(self, sid: str) -> asyncio.Future:
+        return self.transact(lambda txn: txn.changes.silences_upsert.extend(self.silences.expire(sid, txn.now)))
 
-    def _apply_silence(self, silence: Silence, now: Timestamp, changes: Changes) -> str:
-        sid, rows = self.silences.set(silence, now)
-        changes.silences_upsert.extend(rows)
+    def _apply_silence(self, silence: Silence, txn: Txn) -> str:
+        sid, rows = self.silences.set(silence, txn.now)
+        txn.changes.silences_upsert.extend(rows)
         return sid
 
-    def _enqueue_call(self, fn: Callable[[Timestamp, Changes], object]) -> asyncio.Future:
+    def transact(self, fn: Callable[[Txn], object]) -> asyncio.Future:
+        """Runs fn(txn) inside the next cycle; the future gets its result once committed (or
+        the exception it raised, or StoreUnavailable)."""
         fut = asyncio.get_running_loop().create_future()
         self._calls.append(_Call(fn, fut))
         self._poke()
         return fut
+
+    def extension(self, name: str) -> Extension | None:
+        return next((e for e in self.extensions if e.name == name), None)
 
     def _poke(self) -> None:
         if self._wake is not None:
@@ -279,7 +372,19 @@ class Engine:
     # ------------------------------------------------------------------ the cycle
     def next_due_ns(self) -> int | None:
         due = [g.next_flush_ns for g in self.groups.values() if g.flushing is None]
+        timer = self._next_timer_ns()
+        if timer is not None:
+            due.append(timer)
         return min(due) if due else None
+
+    def _next_timer_ns(self) -> int | None:
+        while self._timers:
+            due, ext, key = self._timers[0]
+            value = self.kv.get(("timer", f"{ext}|{key}"))
+            if isinstance(value, dict) and int(value["due_ns"]) == due:
+                return due
+            heapq.heappop(self._timers)  # cancelled or rescheduled
+        return None
 
     def has_work(self, now_ns: int) -> bool:
         if self._ingests or self._deliveries or self._calls:
@@ -295,12 +400,12 @@ class Engine:
         deliveries, self._deliveries = self._deliveries, []
         calls, self._calls = self._calls, []
         self._queued_alerts = 0
-        changes = Changes()
-        post: list[Callable[[], None]] = []
+        txn = Txn(self, now)
+        changes = txn.changes
         results: list[tuple[asyncio.Future | None, object, BaseException | None]] = []
         for call in calls:
             try:
-                results.append((call.future, call.fn(now, changes), None))
+                results.append((call.future, call.fn(txn), None))
             except Exception as exc:  # a refused silence, an unknown id: the caller's error
                 results.append((call.future, None, exc))
         alert_rows: dict[int, object] = {}
@@ -308,10 +413,10 @@ class Engine:
             self._apply_ingest(ing.alerts, now, changes, alert_rows)
         changes.alerts_upsert.extend(alert_rows.values())  # type: ignore[arg-type]
         for d in deliveries:
-            self._apply_delivery(d, now, changes)
-        new_rows: list[OutboxRow] = []
+            self._apply_delivery(d, txn)
         for g in [g for g in self.groups.values() if g.flushing is None and g.next_flush_ns <= now.ns]:
-            self._apply_flush(g, now, changes, new_rows)
+            self._apply_flush(g, txn)
+        self._run_timers(txn)
         if now.ns - self._last_gc_ns >= ALERT_GC_INTERVAL_S * NS:
             self._gc(now, changes)
         if not (ingests or deliveries or calls or changes):
@@ -325,10 +430,8 @@ class Engine:
         except StoreUnavailable as exc:
             self.stats.commit_failures += 1
             log.error("commit failed, state reloaded from the database: %s", exc)
-            for ing in ingests:
-                if ing.future is not None and not ing.future.done():
-                    ing.future.set_exception(exc)
-            for fut, _, _ in results:
+            waiting = [ing.future for ing in ingests] + [f for f, _, _ in results] + [d.future for d in deliveries]
+            for fut in waiting:
                 if fut is not None and not fut.done():
                     fut.set_exception(exc)
             await self._recover()
@@ -343,11 +446,26 @@ class Engine:
                     fut.set_exception(error)
                 else:
                     fut.set_result(value)
-        for cb in post:
-            cb()
-        if new_rows and self.deliverer is not None:
-            self.deliverer.submit(new_rows)
+        for d in deliveries:
+            if d.future is not None and not d.future.done():
+                d.future.set_result(None)
+        if txn.new_rows and self.deliverer is not None:
+            self.deliverer.submit(txn.new_rows)
         return True
+
+    def _run_timers(self, txn: Txn) -> None:
+        while True:
+            due = self._next_timer_ns()
+            if due is None or due > txn.now.ns:
+                return
+            _, ext_name, key = heapq.heappop(self._timers)
+            txn.delete_kv("timer", f"{ext_name}|{key}")
+            ext = self.extension(ext_name)
+            if ext is not None:
+                try:
+                    ext.on_timer(key, txn)
+                except Exception:
+                    log.exception("timer %s/%s failed", ext_name, key)
 
     async def _recover(self) -> None:
         self.ready = False
@@ -377,7 +495,8 @@ class Engine:
                 g.alerts[fp] = stored
 
     # ------------------------------------------------------------------ flush
-    def _apply_flush(self, g: AggrGroup, now: Timestamp, changes: Changes, new_rows: list[OutboxRow]) -> None:
+    def _apply_flush(self, g: AggrGroup, txn: Txn) -> None:
+        now, changes, new_rows = txn.now, txn.changes, txn.new_rows
         opts = g.route.opts
         # Re-armed before the flush runs, as Alertmanager's timer.
         g.next_flush_ns = now.ns + round(opts.group_interval * NS)
@@ -400,7 +519,9 @@ class Engine:
         failed = False
         if kept:
             integrations = self.integrations.for_receiver(opts.receiver)
-            for d in fanout(kept, integrations, g.key, g.labels, opts, now, self.nflog, self.external_url, g.route.id):
+            hold_repeat = any(e.suppress_repeat(g) for e in self.extensions)
+            for d in fanout(kept, integrations, g.key, g.labels, opts, now, self.nflog, self.external_url, g.route.id,
+                            group_id=g.id, suppress_repeat=hold_repeat):
                 if d.notification is None:
                     self._log_notification(d.nflog_key, d.firing, d.resolved, now, opts.repeat_interval, changes)
                     continue
@@ -436,10 +557,10 @@ class Engine:
             self.flushes[flush_id] = _Flush(g.id, pending, failed, resolved)
             changes.groups_upsert.append(g.to_row())
         else:
-            self._finish_flush(g, failed, resolved, now, changes)
+            self._finish_flush(g, failed, resolved, txn)
 
-    def _finish_flush(self, g: AggrGroup, failed: bool, resolved: Mapping[int, int], now: Timestamp,
-                      changes: Changes) -> None:
+    def _finish_flush(self, g: AggrGroup, failed: bool, resolved: Mapping[int, int], txn: Txn) -> None:
+        now, changes = txn.now, txn.changes
         g.flushing = None
         if not failed:
             # Resolved alerts leave the group once notified, unless they changed meanwhile.
@@ -452,6 +573,11 @@ class Engine:
             # new one, with a fresh group_wait.
             del self.groups[g.id]
             changes.groups_delete.append(g.id)
+            for ext in self.extensions:
+                try:
+                    ext.on_group_closed(g, txn)
+                except Exception:
+                    log.exception("%s: on_group_closed failed for %s", ext.name, g.key)
         else:
             changes.groups_upsert.append(g.to_row())
 
@@ -464,12 +590,19 @@ class Engine:
         self.nflog[key] = entry
         changes.nflog_upsert.append(entry.to_row(key))
 
-    def _apply_delivery(self, d: _Delivery, now: Timestamp, changes: Changes) -> None:
+    def _apply_delivery(self, d: _Delivery, txn: Txn) -> None:
+        now, changes = txn.now, txn.changes
         row = self.outbox.pop(d.row_id, None)
         if row is None:
             return
         changes.outbox_update.append(OutboxUpdate(row.id, "delivered" if d.ok else "failed", d.attempts,
                                                   row.not_before_ns, d.error[:1000]))
+        owner = self.extension(row.nflog_key if row.flush_id == 0 else row.integration)
+        if owner is not None:
+            try:
+                owner.on_delivered(row, d.ok, d.effects, txn)
+            except Exception:
+                log.exception("%s: on_delivered failed for row %d", owner.name, row.id)
         if not row.deadline_ns:
             return
         if d.ok:
@@ -491,7 +624,7 @@ class Engine:
         del self.flushes[row.flush_id]
         g = self.groups.get(fl.group_id)
         if g is not None and g.flushing == row.flush_id:
-            self._finish_flush(g, fl.failed, fl.resolved, now, changes)
+            self._finish_flush(g, fl.failed, fl.resolved, txn)
 
     # ------------------------------------------------------------------ garbage collection
     def _gc(self, now: Timestamp, changes: Changes) -> None:

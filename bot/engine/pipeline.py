@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from bot.config.timeintervals import NamedTimeInterval
 from bot.engine.alert import Alert
 from bot.engine.inhibit import Inhibitor
-from bot.engine.nflog import Entry, log_key, needs_update
+from bot.engine.nflog import REPEAT, Entry, log_key, needs_update
 from bot.engine.silences import Silences
 from bot.engine.timestamp import Timestamp
 from bot.notify.base import Integration, Notification
@@ -48,17 +48,19 @@ def mute_stages(alerts: list[Alert], opts: RouteOpts, now: Timestamp, inhibitor:
 
 def fanout(alerts: list[Alert], integrations: Sequence[Integration], group_key: str, group_labels: dict[str, str],
            opts: RouteOpts, now: Timestamp, nflog: Mapping[str, Entry], external_url: str,
-           route_id: str = "") -> list[Decision]:
+           route_id: str = "", group_id: str = "", suppress_repeat: bool = False) -> list[Decision]:
     firing = frozenset(a.fingerprint for a in alerts if not a.resolved_at(now))
     resolved = frozenset(a.fingerprint for a in alerts if a.resolved_at(now))
     decisions = []
     for integ in integrations:
         key = log_key(group_key, opts.receiver, integ.name, integ.index)
         entry = nflog.get(key)
-        if entry is not None and entry.expires_at_ns <= now.ns:
+        if entry is not None and entry.expires_at_ns <= now.ns and not suppress_repeat:
+            # An expired entry counts as none (the next notification is a "first" one), except
+            # while repeats are held back (an acknowledged group stays quiet).
             entry = None
         reason = needs_update(entry, firing, resolved, integ.send_resolved, opts.repeat_interval, now.ns)
-        if reason is None:
+        if reason is None or (reason == REPEAT and suppress_repeat):
             continue
         if integ.send_resolved:
             sent = alerts
@@ -69,6 +71,7 @@ def fanout(alerts: list[Alert], integrations: Sequence[Integration], group_key: 
             continue
         else:
             sent = [a for a in alerts if not a.resolved_at(now)]
-        n = Notification(opts.receiver, group_key, group_labels, sent, now, reason, external_url, route_id)
+        n = Notification(opts.receiver, group_key, group_labels, sent, now, reason, external_url, route_id,
+                         {"group_id": group_id})
         decisions.append(Decision(integ, key, firing, resolved, n))
     return decisions

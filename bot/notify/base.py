@@ -41,10 +41,11 @@ class Outcome:
     retryable: bool = False
     error: str = ""
     retry_after: float | None = None  # seconds, when the peer said so (Retry-After)
+    effects: dict = field(default_factory=dict)  # what the owning extension should record (e.g. a message ts)
 
     @classmethod
-    def success(cls) -> Outcome:
-        return cls(True)
+    def success(cls, **effects: object) -> Outcome:
+        return cls(True, effects=dict(effects))
 
     @classmethod
     def retry(cls, error: str, retry_after: float | None = None) -> Outcome:

@@ -19,7 +19,8 @@ from bot.store.rows import OutboxRow
 
 log = logging.getLogger("alertbot.delivery")
 
-Finished = Callable[[int, bool, int, str], None]  # row id, delivered, attempts, last error
+# row id, delivered, attempts, last error, effects -> awaitable that resolves once recorded
+Finished = Callable[..., "asyncio.Future | None"]
 Observer = Callable[[OutboxRow, Outcome, float], None]  # each attempt: row, outcome, seconds
 
 
@@ -55,26 +56,32 @@ class DeliveryWorker:
             while self._queues.get(key):
                 row = self._queues[key].pop(0)
                 try:
-                    ok, attempts, error = await self._deliver(row)
+                    ok, attempts, error, effects = await self._deliver(row)
                 finally:
                     self._known.discard(row.id)
-                self._finished(row.id, ok, attempts, error)
+                recorded = self._finished(row.id, ok, attempts, error, effects)
+                if recorded is not None:
+                    # The next row of this key must see what this one changed (e.g. a message ts).
+                    try:
+                        await recorded
+                    except Exception:  # the engine reloads from the database and resubmits
+                        pass
         finally:
             self._running.pop(key, None)
             if not self._queues.get(key):
                 self._queues.pop(key, None)
 
-    async def _deliver(self, row: OutboxRow) -> tuple[bool, int, str]:
+    async def _deliver(self, row: OutboxRow) -> tuple[bool, int, str, dict]:
         integ = self._registry().find(row.receiver, row.integration, row.integration_index)
         if integ is None:
-            return False, row.attempts, f"{row.receiver}/{row.integration}[{row.integration_index}] no longer configured"
+            return False, row.attempts, f"{row.receiver}/{row.integration}[{row.integration_index}] no longer configured", {}
         attempts = row.attempts
         error = ""
         while True:
             wait = (row.not_before_ns - time.time_ns()) / 1e9
             if wait > 0:
                 if row.deadline_ns and time.time_ns() + wait * 1e9 >= row.deadline_ns:
-                    return False, attempts, error or "flush deadline passed"
+                    return False, attempts, error or "flush deadline passed", {}
                 await asyncio.sleep(wait)
             attempts += 1
             started = time.monotonic()
@@ -82,18 +89,18 @@ class DeliveryWorker:
             if self._observer is not None:
                 self._observer(row, outcome, time.monotonic() - started)
             if outcome.ok:
-                return True, attempts, ""
+                return True, attempts, "", outcome.effects
             error = outcome.error
             if not outcome.retryable:
                 log.error("delivery of %s/%s[%d] failed for good: %s", row.receiver, row.integration,
                           row.integration_index, error)
-                return False, attempts, error
+                return False, attempts, error, outcome.effects
             delay = self.policy.delay(attempts, outcome.retry_after, self._rng)
             row.not_before_ns = time.time_ns() + int(delay * 1e9)
             if row.deadline_ns and row.not_before_ns >= row.deadline_ns:
                 log.warning("delivery of %s/%s[%d] gave up at the flush deadline after %d attempts: %s",
                             row.receiver, row.integration, row.integration_index, attempts, error)
-                return False, attempts, error
+                return False, attempts, error, {}
 
 
 async def _bounded(coro, deadline_ns: int) -> Outcome:  # type: ignore[no-untyped-def]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bot.store.rows import Changes, State
+from bot.store.rows import AuditRow, Changes, State
 
 
 class StoreUnavailable(Exception):
@@ -22,6 +22,9 @@ class Store(Protocol):
 
     async def commit(self, changes: Changes) -> None:
         """Applies every change in one transaction, or none (raising StoreUnavailable)."""
+
+    async def audit(self, group_id: str | None = None, limit: int = 100) -> list[AuditRow]:
+        """The newest audit rows (all, or one group's), newest first."""
 
     async def ping(self) -> float:
         """Round-trip time of a trivial query, in seconds (raises StoreUnavailable)."""

@@ -14,6 +14,8 @@ class MemoryStore:
         self.nflog: dict[str, object] = {}
         self.silences: dict[str, object] = {}
         self.outbox: dict[int, object] = {}
+        self.kv: dict[tuple[str, str], object] = {}
+        self.audit_rows: list[object] = []
         self.commits = 0
         self.fail_next: Exception | None = None  # tests: make the next commit fail
 
@@ -33,7 +35,12 @@ class MemoryStore:
             nflog=[copy.copy(r) for r in self.nflog.values()],  # type: ignore[misc]
             silences=[copy.copy(r) for r in self.silences.values()],  # type: ignore[misc]
             outbox_pending=[copy.copy(r) for r in self.outbox.values() if r.status == "pending"],  # type: ignore[attr-defined,misc]
+            kv=[copy.copy(r) for r in self.kv.values()],  # type: ignore[misc]
         )
+
+    async def audit(self, group_id: str | None = None, limit: int = 100) -> list:
+        rows = [r for r in self.audit_rows if group_id is None or r.group_id == group_id]  # type: ignore[attr-defined]
+        return [copy.copy(r) for r in reversed(rows[-limit:])]
 
     async def commit(self, changes: Changes) -> None:
         if self.fail_next is not None:
@@ -60,4 +67,12 @@ class MemoryStore:
             if row is not None:
                 row.status, row.attempts, row.not_before_ns, row.last_error = (  # type: ignore[attr-defined]
                     u.status, u.attempts, u.not_before_ns, u.last_error)
+        for k in changes.kv_upsert:
+            self.kv[(k.namespace, k.key)] = copy.copy(k)
+        for ns_key in changes.kv_delete:
+            self.kv.pop(ns_key, None)
+        for a in changes.audit_insert:
+            row = copy.copy(a)
+            row.id = len(self.audit_rows) + 1  # type: ignore[attr-defined]
+            self.audit_rows.append(row)
         self.commits += 1

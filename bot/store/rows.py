@@ -84,6 +84,29 @@ class OutboxRow:
 
 
 @dataclass(slots=True)
+class KvRow:
+    """State the integrations and chatops keep beside Alertmanager's: a Slack message's ts,
+    an acknowledgement, a PagerDuty incident, a durable timer. `value` is JSON."""
+
+    namespace: str
+    key: str
+    value: str
+    updated_at_ns: int
+
+
+@dataclass(slots=True)
+class AuditRow:
+    """One human or automatic action (append-only)."""
+
+    at_ns: int
+    actor: str
+    action: str  # ack, unack, silence, expire, page, query, escalation, resolve, …
+    group_id: str
+    details: str  # JSON
+    id: int = 0  # assigned by the store
+
+
+@dataclass(slots=True)
 class OutboxUpdate:
     id: int
     status: str
@@ -103,11 +126,14 @@ class Changes:
     silences_upsert: list[SilenceRow] = field(default_factory=list)
     outbox_insert: list[OutboxRow] = field(default_factory=list)
     outbox_update: list[OutboxUpdate] = field(default_factory=list)
+    kv_upsert: list[KvRow] = field(default_factory=list)
+    kv_delete: list[tuple[str, str]] = field(default_factory=list)  # (namespace, key)
+    audit_insert: list[AuditRow] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return any((self.alerts_upsert, self.alerts_delete, self.groups_upsert, self.groups_delete,
                     self.nflog_upsert, self.nflog_delete, self.silences_upsert, self.outbox_insert,
-                    self.outbox_update))
+                    self.outbox_update, self.kv_upsert, self.kv_delete, self.audit_insert))
 
     def extend(self, other: Changes) -> None:
         for name in self.__slots__:  # type: ignore[attr-defined]
@@ -123,3 +149,4 @@ class State:
     nflog: list[NflogRow] = field(default_factory=list)
     silences: list[SilenceRow] = field(default_factory=list)
     outbox_pending: list[OutboxRow] = field(default_factory=list)
+    kv: list[KvRow] = field(default_factory=list)
