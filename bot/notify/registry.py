@@ -1,27 +1,70 @@
-"""Builds each receiver's integrations from the configuration (one module per integration)."""
+"""Builds each receiver's integrations from the configuration (one module per integration).
+
+Slack and PagerDuty integrations come from their services (`bot.notify.slack`,
+`bot.notify.pagerduty`), passed in when their credentials are configured; without them each
+such integration is a dry run that logs where the notification would have gone.
+"""
 
 from __future__ import annotations
 
 import logging
+from typing import Any, Protocol
 
 from bot.config import Config
 from bot.engine.engine import IntegrationRegistry
 from bot.notify.base import Integration
+from bot.notify.dryrun import DryRunIntegration
 from bot.notify.http import HttpClient
 from bot.notify.webhook import WebhookIntegration
 
 log = logging.getLogger("alertbot.notify")
 
 
-def build_integrations(config: Config, http: HttpClient | None, **extras: object) -> IntegrationRegistry:
-    """Webhook integrations always; Slack and PagerDuty ones when their modules provide
-    `build(receiver, index, cfg, http, **extras)` (added by their own packages)."""
+class IntegrationFactory(Protocol):
+    """A configured service (Slack, PagerDuty) that makes one integration per config entry."""
+
+    def integration(self, receiver: str, index: int, cfg: Any) -> Integration: ...
+
+
+def build_integrations(config: Config, http: HttpClient | None, *, slack: IntegrationFactory | None = None,
+                       pagerduty: IntegrationFactory | None = None) -> IntegrationRegistry:
     by_receiver: dict[str, list[Integration]] = {}
     for rcv in config.model.receivers:
         out: list[Integration] = []
         for i, wh in enumerate(rcv.webhook_configs):
             out.append(WebhookIntegration(rcv.name, i, wh, http))
+        for i, sc in enumerate(rcv.slack_configs):
+            if slack is not None:
+                out.append(slack.integration(rcv.name, i, sc))
+            else:
+                out.append(DryRunIntegration("slack", rcv.name, i, sc.send_resolved,
+                                             f"Slack channel {sc.channel or '(default)'}", "SLACK_BOT_TOKEN is not set"))
+        for i, pd in enumerate(rcv.pagerduty_configs):
+            if pagerduty is not None:
+                out.append(pagerduty.integration(rcv.name, i, pd))
+            else:
+                out.append(DryRunIntegration("pagerduty", rcv.name, i, pd.send_resolved,
+                                             "PagerDuty (Events API v2)", "no PagerDuty routing key is configured"))
         for key, count in rcv.unsupported():
             log.warning("receiver %r: %d %s not supported by alertbot; they will not be notified", rcv.name, count, key)
         by_receiver[rcv.name] = out
     return IntegrationRegistry(by_receiver)
+
+
+def describe(registry: IntegrationRegistry) -> list[str]:
+    """One line per integration saying where its notifications go (logged at start-up)."""
+    lines = []
+    for receiver, integrations in registry.by_receiver.items():
+        for integ in integrations:
+            if isinstance(integ, DryRunIntegration):
+                lines.append(f"receiver {receiver}: {integ.name}[{integ.index}] -> {integ.target}: NOT SENT, only "
+                             f"logged ({integ.why})")
+            elif isinstance(integ, WebhookIntegration):
+                target = integ.cfg.url_file or ("$" + (integ.cfg.url.env_name or "") if integ.cfg.url and
+                                                integ.cfg.url.env_name else "webhook URL")
+                lines.append(f"receiver {receiver}: webhook[{integ.index}] -> {target}")
+            else:
+                lines.append(f"receiver {receiver}: {integ.name}[{integ.index}] -> {getattr(integ, 'target', integ.name)}")
+        if not integrations:
+            lines.append(f"receiver {receiver}: no integrations (notifications are dropped, as in Alertmanager)")
+    return lines
