@@ -11,13 +11,13 @@ from bot.cli.errors import UserError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from bot.cli import check_config, replay, routes, serve, template
+    from bot.cli import check_config, replay, routes, runbooks, serve, template
 
     parser = argparse.ArgumentParser(prog="alertbot", description="Alertmanager-exact alert routing and on-call chatops.")
     parser.add_argument("--version", action="version", version=f"alertbot {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for module in (check_config, routes, replay, template, serve):
+    for module in (check_config, routes, replay, template, serve, runbooks):
         module.register(sub)
     return parser
 
