@@ -108,6 +108,25 @@ outbox = Table(
     Index(None, "status", "not_before_ns"),  # what is due: pending rows by time
 )
 
+kv = Table(
+    "kv", metadata,
+    Column("namespace", Text, primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at_ns", BigInteger, nullable=False),
+)
+
+audit = Table(
+    "audit", metadata,
+    Column("at_ns", BigInteger, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("group_id", Text, nullable=False),
+    Column("details", Text, nullable=False),
+    Column("id", Int64Key, primary_key=True, autoincrement=True),  # assigned by the database, in insert order
+    Index(None, "group_id", "id"),  # one group's history, newest first
+)
+
 
 # -- value conversions, both ways
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import sqlite3
@@ -47,7 +48,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from bot.store import schema as S
 from bot.store.base import StoreUnavailable
-from bot.store.rows import AlertRow, Changes, GroupRow, NflogRow, OutboxRow, OutboxUpdate, SilenceRow, State
+from bot.store.rows import (AlertRow, AuditRow, Changes, GroupRow, KvRow, NflogRow, OutboxRow, OutboxUpdate, SilenceRow,
+                            State)
 
 log = logging.getLogger("alertbot.store")
 
@@ -128,15 +130,43 @@ def _enc_outbox_update(u: OutboxUpdate) -> tuple:
     return (u.id, u.status, u.attempts, _ns(u.not_before_ns), _diagnostic(u.last_error))
 
 
+def _enc_kv(k: KvRow) -> tuple:
+    return (k.namespace, k.key, k.value, _ns(k.updated_at_ns))
+
+
+def _dec_kv(t: Sequence) -> KvRow:
+    return KvRow(t[0], t[1], t[2], _ns_back(t[3]))
+
+
+def _enc_audit(a: AuditRow) -> tuple:
+    """Without the id: the database numbers audit rows in insert order."""
+    return (_ns(a.at_ns), a.actor, a.action, a.group_id, a.details)
+
+
+def _dec_audit(t: Sequence) -> AuditRow:
+    return AuditRow(_ns_back(t[0]), t[1], t[2], t[3], t[4], t[5])
+
+
 @dataclass(frozen=True)
 class _Kind:
+    """A table whose rows are upserted by primary key (the leading columns)."""
+
     table: Table
     encode: Callable[[Any], tuple]
     decode: Callable[[Sequence], Any]
 
     @property
-    def key(self) -> str:
-        return self.table.primary_key.columns.values()[0].name
+    def keys(self) -> list[str]:
+        names = [c.name for c in self.table.primary_key.columns]
+        assert names == [c.name for c in self.table.c][: len(names)], f"{self.table.name}: key columns come first"
+        return names
+
+    def dedup(self, rows: Iterable[tuple]) -> list[tuple]:
+        """Last row per key, in key order."""
+        n = len(self.keys)
+        if n == 1:
+            return sorted({t[0]: t for t in rows}.values(), key=lambda t: t[0])
+        return sorted({t[:n]: t for t in rows}.values(), key=lambda t: t[:n])
 
 
 ALERTS = _Kind(S.alerts, _enc_alert, _dec_alert)
@@ -144,17 +174,19 @@ GROUPS = _Kind(S.alert_groups, _enc_group, _dec_group)
 NFLOG = _Kind(S.nflog, _enc_nflog, _dec_nflog)
 SILENCES = _Kind(S.silences, _enc_silence, _dec_silence)
 OUTBOX = _Kind(S.outbox, _enc_outbox, _dec_outbox)
-KINDS = (ALERTS, GROUPS, NFLOG, SILENCES, OUTBOX)
+KV = _Kind(S.kv, _enc_kv, _dec_kv)
+KINDS = (ALERTS, GROUPS, NFLOG, SILENCES, OUTBOX, KV)
 _UPDATE_COLS = ("status", "attempts", "not_before_ns", "last_error")  # OutboxUpdate after its id
+_AUDIT_COLS = [c.name for c in S.audit.c if c.name != "id"]
+# Every field of Changes that _plan writes: a field added to the contract and not here fails loudly.
+_HANDLED = frozenset({"alerts_upsert", "alerts_delete", "groups_upsert", "groups_delete", "nflog_upsert",
+                      "nflog_delete", "silences_upsert", "outbox_insert", "outbox_update", "kv_upsert", "kv_delete",
+                      "audit_insert"})
 
 
-def _by_key(rows: Iterable[tuple]) -> list[tuple]:
-    """Last row per key (the first column), in key order."""
-    return sorted({t[0]: t for t in rows}.values(), key=lambda t: t[0])
-
-
-def _keys(keys: Iterable[Any]) -> list[Any]:
-    return sorted(set(keys))
+def _key_tuples(keys: Iterable[Any]) -> list[tuple]:
+    """Distinct keys as tuples, in order: (k,) for one-column keys, as they are for composite ones."""
+    return sorted({k if isinstance(k, tuple) else (k,) for k in keys})
 
 
 # -- the SQL each dialect runs: (sql, parameters, executemany?) per step
@@ -168,25 +200,34 @@ class _SqliteSql:
         for kind in KINDS:
             t = kind.table
             stmt = sqlite.insert(t)
-            stmt = stmt.on_conflict_do_update(index_elements=[kind.key],
+            stmt = stmt.on_conflict_do_update(index_elements=kind.keys,
                                               set_={c.name: stmt.excluded[c.name] for c in t.c if not c.primary_key})
             compiled = stmt.compile(dialect=dialect)
             assert list(compiled.positiontup or []) == [c.name for c in t.c], compiled.positiontup
             self.upsert[kind.table.name] = str(compiled)
-        self.delete = {k.table.name: f"DELETE FROM {k.table.name} WHERE {k.key} = ?" for k in KINDS}
+        self.delete = {k.table.name: f"DELETE FROM {k.table.name} WHERE " + " AND ".join(f"{c} = ?" for c in k.keys)
+                       for k in KINDS}
         self.outbox_update = ("UPDATE outbox SET " + ", ".join(f"{c} = ?" for c in _UPDATE_COLS) + " WHERE id = ?")
+        self.audit_insert = (f"INSERT INTO audit ({', '.join(_AUDIT_COLS)}) "
+                             f"VALUES ({', '.join('?' for _ in _AUDIT_COLS)})")
         self.purge = ("DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE status <> 'pending' "
                       "AND created_at_ns < ? LIMIT ?)")
         self.pending_outbox = "WHERE status = 'pending'"
+        cols = ", ".join(c.name for c in S.audit.c)
+        self.audit_all = f"SELECT {cols} FROM audit ORDER BY id DESC LIMIT ?"
+        self.audit_group = f"SELECT {cols} FROM audit WHERE group_id = ? ORDER BY id DESC LIMIT ?"
 
     def upsert_steps(self, kind: _Kind, rows: list[tuple]) -> list[tuple[str, Any]]:
         return [(self.upsert[kind.table.name], rows)]
 
-    def delete_steps(self, kind: _Kind, keys: list[Any]) -> list[tuple[str, Any]]:
-        return [(self.delete[kind.table.name], [(k,) for k in keys])]
+    def delete_steps(self, kind: _Kind, keys: list[tuple]) -> list[tuple[str, Any]]:
+        return [(self.delete[kind.table.name], keys)]
 
     def outbox_update_steps(self, rows: list[tuple]) -> list[tuple[str, Any]]:
         return [(self.outbox_update, [(*t[1:], t[0]) for t in rows])]
+
+    def audit_steps(self, rows: list[tuple]) -> list[tuple[str, Any]]:
+        return [(self.audit_insert, rows)]
 
 
 class _PostgresSql:
@@ -200,11 +241,17 @@ class _PostgresSql:
         for kind in KINDS:
             t = kind.table
             cols = [c.name for c in t.c]
+            keys = kind.keys
             arrays = ", ".join(f"${i}::{ty}[]" for i, ty in enumerate(self.types[t.name], 1))
-            sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols if c != kind.key)
+            sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols if c not in keys)
             self.upsert[t.name] = (f"INSERT INTO {t.name} ({', '.join(cols)}) SELECT * FROM unnest({arrays}) "
-                                   f"ON CONFLICT ({kind.key}) DO UPDATE SET {sets}")
-            self.delete[t.name] = f"DELETE FROM {t.name} WHERE {kind.key} = ANY($1::{self.types[t.name][0]}[])"
+                                   f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets}")
+            if len(keys) == 1:
+                self.delete[t.name] = f"DELETE FROM {t.name} WHERE {keys[0]} = ANY($1::{self.types[t.name][0]}[])"
+            else:
+                key_arrays = ", ".join(f"${i}::{ty}[]" for i, ty in enumerate(self.types[t.name][: len(keys)], 1))
+                self.delete[t.name] = (f"DELETE FROM {t.name} USING unnest({key_arrays}) AS d({', '.join(keys)}) "
+                                       "WHERE " + " AND ".join(f"{t.name}.{k} = d.{k}" for k in keys))
         ocols = [c.name for c in S.outbox.c]
         otypes = dict(zip(ocols, self.types["outbox"]))
         names = ("id", *_UPDATE_COLS)
@@ -212,9 +259,16 @@ class _PostgresSql:
             "UPDATE outbox AS o SET " + ", ".join(f"{c} = u.{c}" for c in _UPDATE_COLS)
             + " FROM unnest(" + ", ".join(f"${i}::{otypes[c]}[]" for i, c in enumerate(names, 1)) + ")"
             + f" AS u({', '.join(names)}) WHERE o.id = u.id")
+        audit_types = [c.type.compile(dialect=dialect) for c in S.audit.c if c.name != "id"]
+        self.audit_insert = (f"INSERT INTO audit ({', '.join(_AUDIT_COLS)}) SELECT {', '.join(_AUDIT_COLS)} FROM unnest("
+                             + ", ".join(f"${i}::{ty}[]" for i, ty in enumerate(audit_types, 1)) + ")"
+                             + " WITH ORDINALITY AS u(" + ", ".join(_AUDIT_COLS) + ", n) ORDER BY n")
         self.purge = ("DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE status <> 'pending' "
                       "AND created_at_ns < $1 LIMIT $2)")
         self.pending_outbox = "WHERE status = 'pending'"
+        cols = ", ".join(c.name for c in S.audit.c)
+        self.audit_all = f"SELECT {cols} FROM audit ORDER BY id DESC LIMIT $1"
+        self.audit_group = f"SELECT {cols} FROM audit WHERE group_id = $1 ORDER BY id DESC LIMIT $2"
 
     @staticmethod
     def _columns(rows: list[tuple]) -> tuple[list[Any], ...]:
@@ -224,12 +278,15 @@ class _PostgresSql:
         sql = self.upsert[kind.table.name]
         return [(sql, self._columns(rows[i:i + PG_CHUNK])) for i in range(0, len(rows), PG_CHUNK)]
 
-    def delete_steps(self, kind: _Kind, keys: list[Any]) -> list[tuple[str, Any]]:
+    def delete_steps(self, kind: _Kind, keys: list[tuple]) -> list[tuple[str, Any]]:
         sql = self.delete[kind.table.name]
-        return [(sql, (keys[i:i + PG_CHUNK],)) for i in range(0, len(keys), PG_CHUNK)]
+        return [(sql, self._columns(keys[i:i + PG_CHUNK])) for i in range(0, len(keys), PG_CHUNK)]
 
     def outbox_update_steps(self, rows: list[tuple]) -> list[tuple[str, Any]]:
         return [(self.outbox_update, self._columns(rows[i:i + PG_CHUNK])) for i in range(0, len(rows), PG_CHUNK)]
+
+    def audit_steps(self, rows: list[tuple]) -> list[tuple[str, Any]]:
+        return [(self.audit_insert, self._columns(rows[i:i + PG_CHUNK])) for i in range(0, len(rows), PG_CHUNK)]
 
 
 class SqlStore:
@@ -378,16 +435,28 @@ class SqlStore:
                     nflog=await self._select(conn, NFLOG),
                     silences=await self._select(conn, SILENCES),
                     outbox_pending=await self._select(conn, OUTBOX, self._sql.pending_outbox),
+                    kv=await self._select(conn, KV),
                 )
         except _DB_ERRORS as exc:
             raise self._unavailable(exc) from exc
 
     async def _select(self, conn: AsyncConnection, kind: _Kind, where: str = "") -> list[Any]:
         t = kind.table
-        sql = f"SELECT {', '.join(c.name for c in t.c)} FROM {t.name} {where} ORDER BY {kind.key}"
+        sql = f"SELECT {', '.join(c.name for c in t.c)} FROM {t.name} {where} ORDER BY {', '.join(kind.keys)}"
         result = await conn.exec_driver_sql(sql)
         decode = kind.decode
         return [decode(r) for r in result.fetchall()]
+
+    async def audit(self, group_id: str | None = None, limit: int = 100) -> list[AuditRow]:
+        """The newest audit rows (all, or one group's), newest first."""
+        sql = self._sql
+        query, params = (sql.audit_all, (limit,)) if group_id is None else (sql.audit_group, (group_id, limit))
+        try:
+            async with self._reading() as conn:
+                result = await conn.exec_driver_sql(query, params)
+                return [_dec_audit(r) for r in result.fetchall()]
+        except _DB_ERRORS as exc:
+            raise self._unavailable(exc) from exc
 
     async def commit(self, changes: Changes) -> None:
         steps = self._plan(changes)  # encoded before the transaction: the lock is held for SQL only
@@ -404,18 +473,21 @@ class SqlStore:
 
     def _plan(self, c: Changes) -> list[tuple[str, Any]]:
         """The statements of one commit, in MemoryStore's order (upserts of a kind before its deletes)."""
+        unknown = [f.name for f in dataclasses.fields(c) if f.name not in _HANDLED and getattr(c, f.name)]
+        if unknown:
+            raise NotImplementedError(f"SqlStore cannot store Changes.{', Changes.'.join(unknown)} yet")
         sql = self._sql
         steps: list[tuple[str, Any]] = []
 
         def upsert(kind: _Kind, rows: list[Any]) -> None:
             if rows:
                 enc = kind.encode
-                steps.extend(sql.upsert_steps(kind, _by_key(enc(r) for r in rows)))
+                steps.extend(sql.upsert_steps(kind, kind.dedup(enc(r) for r in rows)))
 
         def delete(kind: _Kind, keys: Iterable[Any]) -> None:
-            keys = _keys(keys)
-            if keys:
-                steps.extend(sql.delete_steps(kind, keys))
+            key_tuples = _key_tuples(keys)
+            if key_tuples:
+                steps.extend(sql.delete_steps(kind, key_tuples))
 
         upsert(ALERTS, c.alerts_upsert)
         delete(ALERTS, (S.fp_to_db(fp) for fp in c.alerts_delete))
@@ -426,7 +498,11 @@ class SqlStore:
         upsert(SILENCES, c.silences_upsert)
         upsert(OUTBOX, c.outbox_insert)
         if c.outbox_update:
-            steps.extend(sql.outbox_update_steps(_by_key(_enc_outbox_update(u) for u in c.outbox_update)))
+            steps.extend(sql.outbox_update_steps(OUTBOX.dedup(_enc_outbox_update(u) for u in c.outbox_update)))
+        upsert(KV, c.kv_upsert)
+        delete(KV, c.kv_delete)
+        if c.audit_insert:
+            steps.extend(sql.audit_steps([_enc_audit(a) for a in c.audit_insert]))
         return steps
 
     # ------------------------------------------------------------------ outbox retention

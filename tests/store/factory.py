@@ -7,7 +7,8 @@ import json
 import random
 
 from bot.engine.timestamp import ZERO_NS
-from bot.store.rows import AlertRow, Changes, GroupRow, NflogRow, OutboxRow, OutboxUpdate, SilenceRow, State
+from bot.store.rows import (AlertRow, AuditRow, Changes, GroupRow, KvRow, NflogRow, OutboxRow, OutboxUpdate, SilenceRow,
+                            State)
 
 T0 = 1_764_000_000_000_000_000  # 2025-11-24 in ns
 S = 1_000_000_000
@@ -53,6 +54,18 @@ def outbox(oid: int, **kw: object) -> OutboxRow:
     return dataclasses.replace(row, **kw)
 
 
+def kv(namespace: str, key: str, **kw: object) -> KvRow:
+    row = KvRow(namespace=namespace, key=key, value=json.dumps({"ts": "1764000000.000100", "channel": "C0ALERTS"}),
+                updated_at_ns=T0)
+    return dataclasses.replace(row, **kw)
+
+
+def audit(group_id: str, action: str = "ack", **kw: object) -> AuditRow:
+    row = AuditRow(at_ns=T0, actor="U024BE7LH", action=action, group_id=group_id,
+                   details=json.dumps({"via": "slack", "comment": "looking"}))
+    return dataclasses.replace(row, **kw)
+
+
 def everything(n: int = 5) -> Changes:
     """A change set with every kind of row."""
     return Changes(
@@ -61,6 +74,8 @@ def everything(n: int = 5) -> Changes:
         nflog_upsert=[nflog(f"k{i}", state=json.dumps({"ts": f"1700000000.{i:06d}"})) for i in range(n)],
         silences_upsert=[silence(f"s{i}") for i in range(n)],
         outbox_insert=[outbox(i + 1) for i in range(n)],
+        kv_upsert=[kv("slack.message", f"g{i}") for i in range(n)] + [kv("ack", f"g{i}") for i in range(n)],
+        audit_insert=[audit(f"g{i % 2}", action=f"a{i}") for i in range(n)],
     )
 
 
@@ -72,6 +87,7 @@ def normal(state: State) -> dict[str, list[object]]:
         "nflog": sorted(state.nflog, key=lambda r: r.key),
         "silences": sorted(state.silences, key=lambda r: r.id),
         "outbox_pending": sorted(state.outbox_pending, key=lambda r: r.id),
+        "kv": sorted(state.kv, key=lambda r: (r.namespace, r.key)),
     }
 
 
@@ -108,4 +124,10 @@ def random_changes(rng: random.Random, next_outbox_id: list[int]) -> Changes:
     known = list(range(1, next_outbox_id[0])) + [10**9]  # plus an id that does not exist
     c.outbox_update = [OutboxUpdate(rng.choice(known), rng.choice(_STATUSES), rng.randrange(10),
                                     rng.choice(times), rng.choice(_TEXTS)) for _ in range(rng.randrange(0, 6))]
+    kv_keys = [(ns, f"k{i}") for ns in ("slack", "ack", "pd") for i in range(4)]
+    c.kv_upsert = [kv(*rng.choice(kv_keys), value=rng.choice(_TEXTS), updated_at_ns=rng.choice(times))
+                   for _ in range(rng.randrange(0, 6))]
+    c.kv_delete = [rng.choice(kv_keys) for _ in range(rng.randrange(0, 3))]
+    c.audit_insert = [audit(rng.choice(gids), action=rng.choice(["ack", "silence", "page"]),
+                            details=rng.choice(_TEXTS)) for _ in range(rng.randrange(0, 4))]
     return c

@@ -12,13 +12,15 @@ from bot.engine.timestamp import ZERO_NS
 from bot.store.memory import MemoryStore
 from bot.store.rows import Changes, OutboxUpdate, State
 from bot.store.sql import PG_CHUNK, SqlStore
-from tests.store.factory import alert, everything, group, nflog, normal, outbox, random_changes, silence
+from tests.store.factory import (alert, audit, everything, group, kv, nflog, normal, outbox, random_changes,
+                                 silence)
 
 
 async def both(store: SqlStore, memory: MemoryStore, changes: Changes) -> None:
     await store.commit(changes)
     await memory.commit(changes)
     assert normal(await store.load()) == normal(await memory.load())
+    assert await store.audit(limit=10**6) == await memory.audit(limit=10**6)
 
 
 async def test_empty_database_loads_empty_state(store: SqlStore) -> None:
@@ -33,7 +35,9 @@ async def test_every_kind_round_trips(store: SqlStore) -> None:
     state = await store.load()
     assert normal(state) == {
         "alerts": changes.alerts_upsert, "groups": changes.groups_upsert, "nflog": changes.nflog_upsert,
-        "silences": changes.silences_upsert, "outbox_pending": changes.outbox_insert}
+        "silences": changes.silences_upsert, "outbox_pending": changes.outbox_insert,
+        "kv": sorted(changes.kv_upsert, key=lambda r: (r.namespace, r.key))}
+    assert [(a.id, a.action) for a in await store.audit()] == [(5, "a4"), (4, "a3"), (3, "a2"), (2, "a1"), (1, "a0")]
     assert all(type(r.fingerprint) is int and type(r.timeout) is bool for r in state.alerts)
     assert all(type(g.has_flushed) is bool for g in state.groups)
 
@@ -227,3 +231,41 @@ async def test_nul_in_a_receivers_error_text_cannot_block_commits(store: SqlStor
     await store.commit(Changes(outbox_update=[OutboxUpdate(1, "pending", 2, 0, "unexpected status code 500: \x00")]))
     (row,) = (await store.load()).outbox_pending
     assert row.last_error == "unexpected status code 500: \ufffd" and row.attempts == 2
+
+
+async def test_kv_upserts_and_deletes_by_namespace_and_key(store: SqlStore) -> None:
+    memory = MemoryStore()
+    await both(store, memory, Changes(kv_upsert=[kv("slack", "g1"), kv("slack", "g2"), kv("ack", "g1")]))
+    await both(store, memory, Changes(kv_upsert=[kv("slack", "g1", value='{"ts":"2"}', updated_at_ns=5)],
+                                      kv_delete=[("ack", "g1"), ("ack", "g2"), ("nope", "g1")]))
+    assert [(k.namespace, k.key, k.value) for k in (await store.load()).kv] == [
+        ("slack", "g1", '{"ts":"2"}'), ("slack", "g2", kv("slack", "g2").value)]
+
+
+async def test_audit_is_append_only_newest_first(store: SqlStore) -> None:
+    memory = MemoryStore()
+    for batch in range(3):
+        await both(store, memory, Changes(audit_insert=[audit(f"g{i % 3}", action=f"{batch}.{i}", at_ns=batch)
+                                                        for i in range(7)]))
+    newest = await store.audit(limit=4)
+    assert [(a.id, a.action) for a in newest] == [(21, "2.6"), (20, "2.5"), (19, "2.4"), (18, "2.3")]
+    g1 = await store.audit(group_id="g1", limit=100)
+    assert [a.action for a in g1] == ["2.4", "2.1", "1.4", "1.1", "0.4", "0.1"]
+    assert g1 == await memory.audit(group_id="g1", limit=100)
+    assert await store.audit(group_id="none") == []
+    row = audit("g0")
+    await store.commit(Changes(audit_insert=[row]))
+    assert row.id == 0  # the caller's row is not touched; the stored one is numbered
+    assert (await store.audit(limit=1))[0].id == 22
+
+
+async def test_unknown_kinds_of_change_are_refused_not_dropped(store: SqlStore) -> None:
+    @dataclasses.dataclass(slots=True)
+    class MoreChanges(Changes):
+        widgets_upsert: list[object] = dataclasses.field(default_factory=list)
+
+    with pytest.raises(NotImplementedError, match="widgets_upsert"):
+        await store.commit(MoreChanges(alerts_upsert=[alert(1)], widgets_upsert=[object()]))
+    assert (await store.load()).alerts == []
+    await store.commit(MoreChanges(alerts_upsert=[alert(1)]))  # empty unknown fields are fine
+    assert len((await store.load()).alerts) == 1

@@ -10,8 +10,8 @@ import pytest
 from bot.engine.timestamp import ZERO_NS
 from bot.store import rows, schema
 from bot.store.schema import INT64_MAX, INT64_MIN, fp_from_db, fp_to_db, ns_from_db, ns_to_db
-from bot.store.sql import KINDS, _PostgresSql, _SqliteSql
-from tests.store.factory import alert, group, nflog, outbox, silence
+from bot.store.sql import _HANDLED, KINDS, _dec_audit, _enc_audit, _PostgresSql, _SqliteSql
+from tests.store.factory import alert, audit, group, kv, nflog, outbox, silence
 
 
 @pytest.mark.parametrize(("fp", "stored"), [
@@ -46,9 +46,10 @@ def test_times() -> None:
 
 
 ROW_TYPES = {"alerts": rows.AlertRow, "alert_groups": rows.GroupRow, "nflog": rows.NflogRow,
-             "silences": rows.SilenceRow, "outbox": rows.OutboxRow}
+             "silences": rows.SilenceRow, "outbox": rows.OutboxRow, "kv": rows.KvRow, "audit": rows.AuditRow}
 SAMPLES = {"alerts": alert((1 << 64) - 1, 3, timeout=True), "alert_groups": group("g", has_flushed=True),
-           "nflog": nflog("k", state='{"ts":"1"}'), "silences": silence("s"), "outbox": outbox(9, attempts=4)}
+           "nflog": nflog("k", state='{"ts":"1"}'), "silences": silence("s"), "outbox": outbox(9, attempts=4),
+           "kv": kv("slack", "g1")}
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.table.name)
@@ -64,8 +65,20 @@ def test_each_row_type_maps_onto_its_table_column_for_column(kind: object) -> No
     assert kind.decode(as_sqlite_returns_it) == sample  # type: ignore[attr-defined]
 
 
+def test_audit_rows_map_onto_their_table() -> None:
+    assert [f.name for f in dataclasses.fields(rows.AuditRow)] == [c.name for c in schema.audit.c]
+    row = audit("g", id=7)
+    assert _dec_audit((*_enc_audit(row), 7)) == row
+
+
+def test_every_field_of_changes_is_written() -> None:
+    assert {f.name for f in dataclasses.fields(rows.Changes)} == _HANDLED
+    assert {f.name for f in dataclasses.fields(rows.State)} == {"alerts", "groups", "nflog", "silences",
+                                                                "outbox_pending", "kv"}
+
+
 def test_every_table_has_its_statements() -> None:
-    names = {t.name for t in schema.metadata.sorted_tables}
+    names = {t.name for t in schema.metadata.sorted_tables} - {"audit"}
     assert names == {k.table.name for k in KINDS}
     for sql in (_SqliteSql(), _PostgresSql()):
         assert set(sql.upsert) == names and set(sql.delete) == names
