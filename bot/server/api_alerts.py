@@ -136,7 +136,7 @@ async def get_alerts(request: web.Request) -> web.Response:
             continue
         out.append(apijson.gettable_alert(a, *status, receivers))
     out.sort(key=lambda x: x["fingerprint"])
-    return _json(out)
+    return _json(apijson.body(out, html=True))
 
 
 async def get_alert_groups(request: web.Request) -> web.Response:
@@ -163,15 +163,15 @@ async def get_alert_groups(request: web.Request) -> web.Response:
         if alerts:
             groups.append((g.labels, receiver, alerts))
     groups.sort(key=_GroupKey)
-    out = []
+    # An alert group is a plain model holding allOf models: only its alerts are HTML-escaped.
+    parts = []
     for labels, receiver, alerts in groups:
-        out.append({
-            "alerts": [apijson.gettable_alert(a, *statuses[a.fingerprint], sorted(receivers[a.fingerprint]))
-                       for a in sorted_alerts(alerts)],
-            "labels": apijson.label_set(labels),
-            "receiver": {"name": receiver},
-        })
-    return _json(out)
+        items = [apijson.gettable_alert(a, *statuses[a.fingerprint], sorted(receivers[a.fingerprint]))
+                 for a in sorted_alerts(alerts)]
+        parts.append(b'{"alerts":' + apijson.dumps(items, html=True) + b',"labels":'
+                     + apijson.dumps(apijson.label_set(labels)) + b',"receiver":'
+                     + apijson.dumps({"name": receiver}) + b"}")
+    return _json(b"[" + b",".join(parts) + b"]\n")
 
 
 class _GroupKey:
@@ -188,5 +188,5 @@ class _GroupKey:
         return label_set_before(self.labels, other.labels)
 
 
-def _json(value: object) -> web.Response:
-    return web.Response(body=apijson.body(value), content_type="application/json")
+def _json(body: bytes) -> web.Response:
+    return web.Response(body=body, content_type="application/json")

@@ -47,7 +47,7 @@ async def get_silences(request: web.Request) -> web.Response:
     now = Timestamp.now()
     silences = [s for s in engine.silences.all() if _filter_matches(s, matchers)]
     silences.sort(key=lambda s: _sort_key(s, now))
-    return _json([apijson.gettable_silence(s, now) for s in silences])
+    return _json([apijson.gettable_silence(s, now) for s in silences], html=True)
 
 
 async def get_silence(request: web.Request) -> web.Response:
@@ -59,7 +59,7 @@ async def get_silence(request: web.Request) -> web.Response:
         s = engine.silences.get(sid)
     except SilenceNotFound:
         return web.Response(status=404)
-    return _json(apijson.gettable_silence(s, Timestamp.now()))
+    return _json(apijson.gettable_silence(s, Timestamp.now()), html=True)
 
 
 async def delete_silence(request: web.Request) -> web.Response:
@@ -99,5 +99,6 @@ async def post_silences(request: web.Request) -> web.Response:
     return _json({"silenceID": sid})
 
 
-def _json(value: object) -> web.Response:
-    return web.Response(body=apijson.body(value), content_type="application/json")
+def _json(value: object, html: bool = False) -> web.Response:
+    """`html`: gettable silences marshal themselves with json.Marshal (HTML-escaped)."""
+    return web.Response(body=apijson.body(value, html), content_type="application/json")

@@ -1,9 +1,12 @@
 """Alertmanager's API v2 JSON, byte for byte: field order, time format, escaping.
 
-go-openapi writes responses with `json.Encoder` and HTML escaping off (a trailing newline,
-`<>&` kept, control characters as \\u00XX except \\n \\r \\t, U+2028/U+2029 escaped); its own
-error bodies with `json.Marshal` (HTML escaping on, no newline). Times are strfmt.DateTime:
-milliseconds, the offset they were given with.
+go-openapi writes responses with `json.Encoder` and HTML escaping off: a trailing newline,
+control characters as \\u00XX except \\n \\r \\t (Go 1.19), U+2028/U+2029 escaped. The
+models built from several parts (`allOf`: gettable alerts and silences) marshal themselves with
+`json.Marshal`, which escapes `<`, `>` and `&` as well; plain models (alert groups' labels,
+receivers, status) and string payloads keep them. go-openapi's own error bodies use
+`json.Marshal` (HTML-escaped, no newline). Times are strfmt.DateTime: milliseconds, with the
+offset they were given in.
 """
 
 from __future__ import annotations
@@ -20,18 +23,19 @@ from bot.engine.timestamp import Timestamp
 from bot.notify import gojson
 
 _API_ESCAPE = re.compile(r'[\x00-\x1f"\\\u2028\u2029]')
+_HTML_ESCAPE = re.compile(r'[\x00-\x1f"\\<>&\u2028\u2029]')
 _NAMED = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _SLOW_MARKERS = (b"\\b", b"\\f", "\u2028".encode(), "\u2029".encode())
 
 
-def _api_escape(m: re.Match[str]) -> str:
+def _escape(m: re.Match[str]) -> str:
     ch = m.group(0)
     return _NAMED.get(ch) or f"\\u{ord(ch):04x}"
 
 
-def _api_dumps(value: Any) -> str:
+def _go_dumps(value: Any, pattern: re.Pattern[str]) -> str:
     if isinstance(value, str):
-        return '"' + _API_ESCAPE.sub(_api_escape, value) + '"'
+        return '"' + pattern.sub(_escape, value) + '"'
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:
@@ -39,8 +43,8 @@ def _api_dumps(value: Any) -> str:
     if isinstance(value, (int, float)):
         return str(value)
     if isinstance(value, dict):
-        return "{" + ",".join(_api_dumps(str(k)) + ":" + _api_dumps(v) for k, v in value.items()) + "}"
-    return "[" + ",".join(_api_dumps(v) for v in value) + "]"
+        return "{" + ",".join(_go_dumps(str(k), pattern) + ":" + _go_dumps(v, pattern) for k, v in value.items()) + "}"
+    return "[" + ",".join(_go_dumps(v, pattern) for v in value) + "]"
 
 
 def _scrub(value: Any) -> Any:
@@ -62,8 +66,8 @@ def _has_surrogate(s: str) -> bool:
     return False
 
 
-def body(value: Any) -> bytes:
-    """A success payload as go-openapi's JSON producer writes it (with the newline)."""
+def dumps(value: Any, html: bool = False) -> bytes:
+    """Compact JSON as Go writes it; `html`: as json.Marshal (escaping <, > and &)."""
     try:
         out = orjson.dumps(value)
     except TypeError:
@@ -71,8 +75,16 @@ def body(value: Any) -> bytes:
         out = orjson.dumps(value)
     if any(m in out for m in _SLOW_MARKERS):
         # orjson writes \b and \f, and U+2028/9 raw; Go 1.19 writes \u0008, \u000c, \u2028, \u2029.
-        return (_api_dumps(value) + "\n").encode()
-    return out + b"\n"
+        return _go_dumps(value, _HTML_ESCAPE if html else _API_ESCAPE).encode()
+    if html:
+        # In JSON text these three can only occur inside strings.
+        out = out.replace(b"&", b"\\u0026").replace(b"<", b"\\u003c").replace(b">", b"\\u003e")
+    return out
+
+
+def body(value: Any, html: bool = False) -> bytes:
+    """A payload as go-openapi's JSON producer writes it (with the newline)."""
+    return dumps(value, html) + b"\n"
 
 
 def error_body(code: int, message: str) -> bytes:
