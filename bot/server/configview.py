@@ -1,19 +1,21 @@
 """The running configuration as `GET /api/v2/status` shows it (`config.original`).
 
 The file's own text, comments and all, with every secret value replaced by `<secret>` (as
-Alertmanager prints secrets). `${ENV}` references are kept: they name a secret, they are not
-one. amtool parses this text with Alertmanager's loader (`amtool config routes`), so it stays
+Alertmanager prints secrets; webhook URLs keep their scheme and host, see `_url_mask`).
+`${ENV}` references are kept: they name a secret, they are not one. amtool parses this text with Alertmanager's loader (`amtool config routes`), so it stays
 valid YAML in Alertmanager's schema.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel
 
 from bot.config import Config
+from bot.config.receivers import WebhookConfig
 from bot.config.types import Secret
 
 MASK = "<secret>"
@@ -29,10 +31,29 @@ def _field_for(model: BaseModel, key: str) -> str | None:
     return None
 
 
-def _secret_spans(node: yaml.Node, value: Any, out: list[tuple[int, int]]) -> None:
+Span = tuple[int, int, str]  # start, end, replacement
+
+
+def _url_mask(secret: Secret) -> str:
+    """A webhook URL stays a URL: Alertmanager 0.25 parses `webhook_configs.url` as a plain
+    URL (not a secret), so amtool could not load `<secret>` there. Scheme and host are kept
+    (they are where notifications go); path, query and credentials are masked."""
+    if secret.env_name is None:
+        try:
+            parts = urlsplit(secret.reveal())
+            if parts.scheme in ("http", "https") and parts.hostname:
+                host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+                port = f":{parts.port}" if parts.port else ""
+                return f"{parts.scheme}://{host}{port}/{MASK}"
+        except ValueError:
+            pass
+    return f"http://masked.invalid/{MASK}"
+
+
+def _secret_spans(node: yaml.Node, value: Any, out: list[Span], url: bool = False) -> None:
     if isinstance(value, Secret):
-        if value.env_name is None and isinstance(node, yaml.ScalarNode):
-            out.append((node.start_mark.index, node.end_mark.index))
+        if isinstance(node, yaml.ScalarNode) and (url or value.env_name is None):
+            out.append((node.start_mark.index, node.end_mark.index, _url_mask(value) if url else MASK))
         return
     if isinstance(value, BaseModel) and isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
@@ -40,7 +61,8 @@ def _secret_spans(node: yaml.Node, value: Any, out: list[tuple[int, int]]) -> No
                 continue
             name = _field_for(value, key_node.value)
             if name is not None:
-                _secret_spans(value_node, getattr(value, name, None), out)
+                is_url = isinstance(value, WebhookConfig) and name == "url"
+                _secret_spans(value_node, getattr(value, name, None), out, is_url)
     elif isinstance(value, (list, tuple)) and isinstance(node, yaml.SequenceNode):
         for item_node, item in zip(node.value, value, strict=False):
             _secret_spans(item_node, item, out)
@@ -58,10 +80,10 @@ def redacted_text(config: Config) -> str:
         return text  # it loaded once, so this does not happen; never fail a status request
     if root is None:
         return text
-    spans: list[tuple[int, int]] = []
+    spans: list[Span] = []
     _secret_spans(root, config.model, spans)
-    for start, end in sorted(set(spans), reverse=True):
+    for start, end, replacement in sorted(set(spans), reverse=True):
         original = text[start:end]
         tail = original[len(original.rstrip("\n")):]  # block scalars own their newlines
-        text = text[:start] + MASK + tail + text[end:]
+        text = text[:start] + replacement + tail + text[end:]
     return text
