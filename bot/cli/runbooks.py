@@ -7,7 +7,7 @@ import sys
 
 from bot.cli.errors import UserError
 from bot.cli.options import add_matchers_mode, get_matchers_mode
-from bot.runbooks import Catalog, find_checker, resolve, view
+from bot.runbooks import Catalog, Checker, find_checker, resolve, view
 from bot.runbooks.check import Report, check, load_rule_alerts
 
 
@@ -27,6 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     c.add_argument("--rules", nargs="+", default=[], metavar="FILE", help="Prometheus rules files to compare with")
     c.add_argument("--promtool", metavar="PATH", default=None,
                    help="promtool to parse queries with (default: $PROMTOOL, then PATH)")
+    c.add_argument("--no-promtool", action="store_true",
+                   help="do not use promtool: only check that queries are non-empty and balanced")
     c.set_defaults(func=run_check)
 
     s = rsub.add_parser(
@@ -58,7 +60,13 @@ def run_check(args: argparse.Namespace) -> int:
     catalog = _load(args)
     report = Report()
     alerts = load_rule_alerts(args.rules, report)
-    check(catalog, alerts, find_checker(args.promtool), report)
+    if args.no_promtool:
+        checker = Checker(None, why_not="--no-promtool")
+    else:
+        checker = find_checker(args.promtool)
+        if args.promtool and checker.promtool is None:
+            raise UserError(f"--promtool {args.promtool!r} is not an executable promtool")
+    check(catalog, alerts, checker, report)
     for finding in sorted(report.findings, key=lambda f: (f.level != "error", f.path, f.line)):
         print(finding)
     against = (f" against {report.alerts} alert(s) in {report.rule_files} rules file(s)" if args.rules else "")

@@ -92,15 +92,15 @@ class Catalog:
 
     def by_reference(self, ref: str) -> Runbook | None:
         """The runbook a `runbook_url`/`runbook` annotation names: its front matter `url`, any URL
-        whose path ends in `/runbooks/<name>.md` (or without `.md`), or the name or path itself
-        (`api-high-error-rate`, `runbooks/api-high-error-rate.md`)."""
+        whose path ends in `/runbooks/<name>.md` (whatever the host; a fragment is fine), or the
+        name or path itself (`api-high-error-rate`, `runbooks/api-high-error-rate.md`)."""
         ref = ref.strip()
         if ref in self._by_url:
             return self._by_url[ref]
         parts = urlsplit(ref)
         if parts.scheme in ("http", "https"):
-            path = parts.path.rstrip("/")
-            if "/runbooks/" not in path:
+            path = parts.path
+            if "/runbooks/" not in path or not path.endswith(".md"):
                 return None
             name = path.rsplit("/", 1)[-1]
         else:

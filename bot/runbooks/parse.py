@@ -39,7 +39,8 @@ KNOWN_KEYS = ("title", "matchers", "severity", "owner", "url", "datasource")
 MAX_FILE_BYTES = 256 * 1024
 
 _HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
-_FENCE = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
+# Fences may sit indented inside list items at any depth; their content loses that indentation.
+_FENCE = re.compile(r"^([ \t]*)(`{3,}|~{3,})(.*)$")
 _ITEM = re.compile(r"^( *)(?:\d{1,9}[.)]|[-*+])[ \t]+(.*)$")
 _URL = re.compile(r"^https?://[^\s/]+\S*$")
 
@@ -195,6 +196,7 @@ def _body(path: Path, lines: list[str], offset: int, templates: Templates,
         fence = _FENCE.match(lines[i])
         if fence and not (fence.group(2)[0] == "`" and "`" in fence.group(3)):
             marker, info = fence.group(2), fence.group(3).strip()
+            indent = len(fence.group(1))
             start = i
             content: list[str] = []
             i += 1
@@ -204,7 +206,9 @@ def _body(path: Path, lines: list[str], offset: int, templates: Templates,
                 if end and end.group(2)[0] == marker[0] and len(end.group(2)) >= len(marker) and not end.group(3).strip():
                     closed = True
                     break
-                content.append(lines[i])
+                line = lines[i]
+                strip = min(indent, len(line) - len(line.lstrip(" ")))
+                content.append(line[strip:])
                 i += 1
             blocks.append((start, info, content, closed))
             i += 1

@@ -26,12 +26,13 @@ _PAIRS = {")": "(", "]": "[", "}": "{"}
 class Checker:
     promtool: str | None
     version: str = ""
+    why_not: str = "promtool not found: apt-get install prometheus"
 
     @property
     def description(self) -> str:
         if self.promtool:
             return f"parsed by {self.version or 'promtool'}"
-        return "checked for balance only (promtool not found: apt-get install prometheus)"
+        return f"checked for balance only ({self.why_not})"
 
 
 def find_checker(promtool: str | None = None) -> Checker:
