@@ -75,6 +75,13 @@ class Extension:
 
     name = "extension"
 
+    def attach(self, engine: Engine) -> None:
+        """The engine adopted this extension (one an integration brought, see `_adopt_extensions`)."""
+
+    def on_flush(self, group: AggrGroup, alerts: Sequence[Alert], txn: Txn) -> None:
+        """The group flushed; `alerts` are what is left after inhibition, time intervals and
+        silences (empty: nothing to notify). E.g. Slack-first escalation starts its clock here."""
+
     def on_group_closed(self, group: AggrGroup, txn: Txn) -> None:
         """The group's alerts have all resolved and it is gone (also when they were muted)."""
 
@@ -187,6 +194,7 @@ class Engine:
         self.deliverer = deliverer
         self.max_queued_alerts = max_queued_alerts
         self.stats = EngineStats()
+        self.extensions: list[Extension] = []
         self._set_config(config, integrations)
         self.alerts: dict[int, Alert] = {}
         self.groups: dict[str, AggrGroup] = {}
@@ -204,7 +212,6 @@ class Engine:
         self._last_gc_ns = 0
         self.kv: dict[tuple[str, str], object] = {}
         self._timers: list[tuple[int, str, str]] = []  # heap of (due ns, extension, key)
-        self.extensions: list[Extension] = []
         self.ready = False
 
     # ------------------------------------------------------------------ configuration
@@ -215,6 +222,18 @@ class Engine:
         self.integrations = integrations
         self.inhibitor = Inhibitor(config.inhibit_rules)
         self.intervals = config.time_intervals
+        self._adopt_extensions(integrations)
+
+    def _adopt_extensions(self, integrations: IntegrationRegistry) -> None:
+        """An integration may bring the extension that keeps its state (`integration.extension`,
+        e.g. PagerDuty's incidents): it joins the engine's extensions, one per name, the
+        newest on reload. So the server needs no per-integration wiring."""
+        for integs in integrations.by_receiver.values():
+            for integ in integs:
+                ext = getattr(integ, "extension", None)
+                if isinstance(ext, Extension) and self.extension(ext.name) is not ext:
+                    self.extensions = [e for e in self.extensions if e.name != ext.name] + [ext]
+                    ext.attach(self)
 
     # ------------------------------------------------------------------ start-up
     async def start(self) -> None:
@@ -512,6 +531,11 @@ class Engine:
             snapshot.append(c)
         batch = sorted_alerts(snapshot)
         kept = mute_stages(batch, opts, now, self.inhibitor, self.silences, self.intervals)
+        for ext in self.extensions:
+            try:
+                ext.on_flush(g, kept, txn)
+            except Exception:
+                log.exception("%s: on_flush failed for %s", ext.name, g.key)
         resolved = {a.fingerprint: a.updated_at.ns for a in batch if a.resolved_at(now)}
         flush_id = self._next_flush_id
         self._next_flush_id += 1
