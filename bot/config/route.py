@@ -18,6 +18,25 @@ def legacy_regex_matcher(name: str, value: str) -> Matcher:
     return Matcher.new(MatchType.REGEXP, name, anchored)
 
 
+class EscalationModel(Strict):
+    """alertbot's Slack-first escalation (not Alertmanager's schema: a file that uses it no
+    longer passes `amtool check-config`). The route notifies its own receiver first; if nobody
+    acknowledges the group within `page_after`, the bot triggers `receiver`'s PagerDuty
+    integrations. `resolve_unacknowledged: false` leaves an incident nobody acknowledged open in
+    PagerDuty when the group resolves. Applies to the route where it is set, not its children."""
+
+    page_after: Duration
+    receiver: Text
+    resolve_unacknowledged: Bool = True
+
+    @field_validator("page_after")
+    @classmethod
+    def _not_negative(cls, v: float) -> float:
+        if v < 0:
+            raise ValueError("page_after must not be negative")
+        return v
+
+
 class RouteModel(Strict):
     receiver: Text | None = None
     group_by_str: list[Text] | None = Field(None, alias="group_by")
@@ -31,6 +50,7 @@ class RouteModel(Strict):
     group_wait: Duration | None = None
     group_interval: Duration | None = None
     repeat_interval: Duration | None = None
+    escalation: EscalationModel | None = None  # alertbot's extension, see EscalationModel
 
     @field_validator("routes", "mute_time_intervals", "active_time_intervals", mode="before")
     @classmethod
