@@ -18,8 +18,9 @@ from bot.engine.engine import Engine, IntegrationRegistry
 from bot.engine.timestamp import Timestamp
 from bot.logging import get_logger
 from bot.notify.delivery import DeliveryWorker
+from bot.notify.dryrun import DryRunIntegration
 from bot.notify.http import HttpClient
-from bot.server.logonly import integrations_for
+from bot.notify.registry import build_integrations
 from bot.server.metrics import Metrics, TimedStore
 from bot.server.settings import Settings
 from bot.store.base import Store, StoreUnavailable
@@ -61,7 +62,7 @@ class Runtime:
 
     async def start(self) -> None:
         self.http = await HttpClient.create()
-        describe_receivers(self.config, integrations_for(self.config, self.http))
+        describe_receivers(self.config, build_integrations(self.config, self.http))
         self._boot_task = asyncio.get_running_loop().create_task(self._boot(), name="alertbot-boot")
 
     async def _boot(self) -> None:
@@ -82,7 +83,7 @@ class Runtime:
             self.store = TimedStore(inner, self.metrics)
         started = time.perf_counter()
         await self.store.open()
-        integrations = integrations_for(self.config, self.http)
+        integrations = build_integrations(self.config, self.http)
         self.worker = DeliveryWorker(lambda: self.engine.integrations,  # type: ignore[union-attr]
                                      lambda *a: self.engine.delivery_finished(*a),  # type: ignore[union-attr]
                                      observer=self.metrics.delivery_observer)
@@ -133,10 +134,10 @@ class Runtime:
                 log.error("reload refused; the running configuration stays", error=str(exc))
                 raise ReloadError(str(exc)) from None
             if self.engine is not None:
-                integrations = integrations_for(config, self.http)
+                integrations = build_integrations(config, self.http)
                 await self.engine.reload(config, integrations)
             else:
-                integrations = integrations_for(config, self.http)
+                integrations = build_integrations(config, self.http)
             self.config = config
             self.metrics.config_success.set(1)
             self.metrics.config_success_time.set(time.time())
@@ -157,22 +158,17 @@ def describe_receivers(config: Config, integrations: IntegrationRegistry) -> lis
     lines = []
     for rcv in config.model.receivers:
         targets = []
-        built = {(i.name, i.index): i for i in integrations.for_receiver(rcv.name)}
         for i, wh in enumerate(rcv.webhook_configs):
             if wh.url is not None:
                 where = f"${{{wh.url.env_name}}}" if wh.url.env_name else _url_origin(wh.url.reveal())
             else:
                 where = f"the URL in {wh.url_file}"
             targets.append(f"webhook[{i}] → {where}")
-        for kind, configs in (("slack", rcv.slack_configs), ("pagerduty", rcv.pagerduty_configs)):
-            for i, _ in enumerate(configs):
-                integ = built.get((kind, i))
-                if integ is None or getattr(integ, "log_only", False):
-                    target = getattr(integ, "target", kind)
-                    targets.append(f"{kind}[{i}] → {target}: not delivered (the {kind} integration is not "
-                                   "available); each notification is logged instead")
-                else:
-                    targets.append(f"{kind}[{i}] → delivered by the {kind} integration")
+        for integ in integrations.for_receiver(rcv.name):
+            if isinstance(integ, DryRunIntegration):
+                targets.append(f"{integ.name}[{integ.index}] → {integ.target}: NOT SENT, only logged ({integ.why})")
+            elif integ.name != "webhook":
+                targets.append(f"{integ.name}[{integ.index}] → {getattr(integ, 'target', integ.name)}")
         for key, count in rcv.unsupported():
             targets.append(f"{count} {key}: not supported by alertbot; never delivered")
         if not targets:
