@@ -158,7 +158,9 @@ async def _serve(settings: Settings, config: object) -> int:
 
     log = botlog.get_logger("alertbot.serve")
     app = create_app(settings, config=config, handle_signals=True)  # type: ignore[arg-type]
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=10)
+    # lingering_time: after refusing a body (413) the connection is drained for at most this
+    # long, so that the client reads the answer instead of a reset, then closed.
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=10, lingering_time=2.0)
     await runner.setup()
     host, port = settings.host_port()
     site = web.TCPSite(runner, host, port, reuse_address=True)
