@@ -10,13 +10,14 @@ its message. Nothing here raises anything but QueryError for a failed query.
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import aiohttp
 import orjson
@@ -63,8 +64,9 @@ def to_unix(t: TimeLike) -> float:
     return float(t)
 
 
-def split_credentials(url: str) -> tuple[str, aiohttp.BasicAuth | None]:
-    """`http://user:pass@host/p` → (`http://host/p`, BasicAuth); the password is never shown again."""
+def split_credentials(url: str) -> tuple[str, str | None]:
+    """`http://user:pass@host/p` → (`http://host/p`, an Authorization header value for basic
+    auth); the password is never shown again."""
     parts = urlsplit(url)
     if parts.username is None and parts.password is None:
         return url, None
@@ -73,7 +75,8 @@ def split_credentials(url: str) -> tuple[str, aiohttp.BasicAuth | None]:
         host = f"[{host}]"
     netloc = host + (f":{parts.port}" if parts.port else "")
     clean = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-    return clean, aiohttp.BasicAuth(parts.username or "", parts.password or "")
+    user_pass = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
+    return clean, "Basic " + base64.b64encode(user_pass.encode()).decode()
 
 
 def nice_step(span: float, points: int) -> float:
@@ -103,8 +106,9 @@ class PrometheusClient:
         self.base_url = base
         self.name = name
         self.limits = limits or Limits()
-        self._auth = auth
         self._headers = dict(headers or {})
+        if auth is not None:
+            self._headers.setdefault("Authorization", auth)
         self._session = session
         self._own_session = session is None
 
@@ -180,8 +184,7 @@ class PrometheusClient:
         session = self._session_or_new()
         try:
             async with asyncio.timeout(limits.deadline):
-                async with session.post(url, data=form, auth=self._auth, headers=self._headers,
-                                        allow_redirects=False) as resp:
+                async with session.post(url, data=form, headers=self._headers, allow_redirects=False) as resp:
                     body = await self._read(resp)
                     status, reason = resp.status, resp.reason or ""
         except TimeoutError:

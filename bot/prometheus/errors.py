@@ -31,7 +31,9 @@ class QueryError(Exception):
     def __init__(self, kind: ErrorKind, message: str, datasource: str = "", *, status: int | None = None) -> None:
         message = " ".join(message.split())
         if len(message) > MAX_MESSAGE:
-            message = message[: MAX_MESSAGE - 1] + "…"
+            # keep both ends: Prometheus often puts the reason after a long list of series
+            tail = MAX_MESSAGE * 2 // 5
+            message = message[: MAX_MESSAGE - tail - 3] + " … " + message[-tail:]
         self.kind: ErrorKind = kind
         self.message = message
         self.datasource = datasource

@@ -1,0 +1,1 @@
+from tests.fixtures.prometheus import prometheus_mlops  # noqa: F401
