@@ -9,6 +9,7 @@ and fails with the error of the last layout, word for word
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from bot.engine.timestamp import Timestamp
 
@@ -251,8 +252,10 @@ def parse_layout(layout: str, chunks: list[tuple[str, int, str]], value: str) ->
     return Timestamp(seconds * _NS + nsec, zone or 0)
 
 
+@lru_cache(maxsize=65536)
 def parse_datetime(value: str) -> Timestamp | None:
-    """strfmt.ParseDateTime: None for "" (the zero time), else a Timestamp or GoTimeError."""
+    """strfmt.ParseDateTime: None for "" (the zero time), else a Timestamp or GoTimeError.
+    Cached: a batch from Prometheus repeats its times (every alert's endsAt is the same)."""
     if value == "":
         return None
     m = _FAST.match(value)

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
+# What Prometheus sends (http(s)://host[:port]/path?query with no CTL and no '%' in the path):
+# valid for Go, decided without the full port below.
+_PLAIN = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]*)?(?:/[^\x00-\x1f\x7f%?]*)?(?:\?[^\x00-\x1f\x7f]*)?")
+
 _HOST_OK = set(b"!$&'()*+,;=:[]<>\"")
 _USERINFO_OK = set("-._:~!$&'()*+,;=%@")
 _HEX = set(b"0123456789abcdefABCDEF")
@@ -100,8 +107,11 @@ def _scheme(raw: bytes) -> tuple[bytes, bytes]:
     return b"", raw
 
 
+@lru_cache(maxsize=8192)
 def is_request_uri(s: str) -> bool:
     """govalidator.IsRequestURI: url.ParseRequestURI(s) returns no error."""
+    if _PLAIN.fullmatch(s):
+        return True
     raw = s.encode("utf-8", "surrogatepass")
     try:
         if any(b < 0x20 or b == 0x7F for b in raw):
