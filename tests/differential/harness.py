@@ -86,12 +86,30 @@ class ExpireSilence:
     name: str
 
 
+@dataclass(frozen=True)
+class UpdateSilence:
+    """Re-posts a silence with its id and a new end (Alertmanager updates it in place)."""
+
+    name: str
+    ends: float
+
+
 def post(*alerts: AlertSpec) -> Post:
     return Post(tuple(alerts))
 
 
-def silence(name: str, starts: float, ends: float, **equal: str) -> AddSilence:
-    return AddSilence(name, tuple((k, v, False, True) for k, v in equal.items()), starts, ends)
+def silence(name: str, starts: float, ends: float, *matchers: str, **equal: str) -> AddSilence:
+    """`silence("s", 0, 60, 'inst=~a|b', 'env!=prod', alertname="V")`."""
+    parsed = [(k, v, False, True) for k, v in equal.items()]
+    for m in matchers:
+        for op, is_regex, is_equal in (("=~", True, True), ("!~", True, False), ("!=", False, False), ("=", False, True)):
+            if op in m:
+                label, value = m.split(op, 1)
+                parsed.append((label, value, is_regex, is_equal))
+                break
+        else:
+            raise ValueError(f"not a matcher: {m!r}")
+    return AddSilence(name, tuple(parsed), starts, ends)
 
 
 @dataclass
@@ -101,11 +119,13 @@ class Scenario:
     # The configuration (Alertmanager's schema). "{hook}" stands for the recorder's base URL;
     # a callable gets the scenario's start time (for time intervals that hold "now").
     config: str | Callable[[datetime], str]
-    steps: list[tuple[float, Post | AddSilence | ExpireSilence]]
+    steps: list[tuple[float, Post | AddSilence | ExpireSilence | UpdateSilence]]
     duration: float  # seconds to record after the start
     tolerance: float = 0.3
-    # The recorder's HTTP status for a request to `slot` at `t` seconds (default 200).
-    respond: Callable[[str, float], int] | None = None
+    # The recorder's answer to the n-th (0-based) request to `slot`, arriving `t` seconds
+    # after the start: an HTTP status, or (status, seconds to wait before answering).
+    # Default 200 at once. Each side's recorder counts its own requests.
+    respond: Callable[[str, float, int], int | tuple[int, float]] | None = None
 
     def config_text(self, start: datetime, hook: str) -> str:
         text = self.config(start) if callable(self.config) else self.config
@@ -119,6 +139,8 @@ class Request:
     t: float  # arrival, seconds after the scenario start
     body: Any
     status: int  # what the recorder answered
+    raw: bytes = b""
+    content_type: str = ""
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.body.get(key, default) if isinstance(self.body, dict) else default
@@ -127,7 +149,7 @@ class Request:
 class Recorder:
     """Records every request with its arrival time and JSON body."""
 
-    def __init__(self, respond: Callable[[str, float], int] | None = None) -> None:
+    def __init__(self, respond: Callable[[str, float, int], int | tuple[int, float]] | None = None) -> None:
         self.requests: list[Request] = []
         self.respond = respond
         self.t0 = time.monotonic()
@@ -155,8 +177,12 @@ class Recorder:
         except ValueError:
             body = raw.decode("utf-8", "replace")
         slot = request.match_info["slot"]
-        status = self.respond(slot, t) if self.respond else 200
-        self.requests.append(Request(slot, t, body, status))
+        n = sum(1 for r in self.requests if r.slot == slot)
+        answer = self.respond(slot, t, n) if self.respond else 200
+        status, wait = answer if isinstance(answer, tuple) else (answer, 0.0)
+        self.requests.append(Request(slot, t, body, status, raw, request.headers.get("Content-Type", "")))
+        if wait:
+            await asyncio.sleep(wait)
         return web.Response(status=status, text="ok" if status < 300 else "recorder says no")
 
     async def stop(self) -> None:
@@ -329,55 +355,69 @@ async def _apply(session: aiohttp.ClientSession, side: Side, step: Any, start: d
                     errors.append(f"+{t:.1f}s POST /api/v2/silences -> {resp.status} {text[:300]}")
                 else:
                     silence_ids[step.name] = json.loads(text)["silenceID"]
+        elif isinstance(step, UpdateSilence):
+            sid = silence_ids.get(step.name, "unknown")
+            async with session.get(f"{side.url}/api/v2/silence/{sid}") as resp:
+                current = await resp.json(content_type=None)
+            if not isinstance(current, dict) or "id" not in current:
+                raise ValueError(f"GET /api/v2/silence/{sid} -> {resp.status} {current!r:.300}")
+            body = {k: current[k] for k in ("id", "matchers", "startsAt", "createdBy", "comment")}
+            body["endsAt"] = rfc3339(start + timedelta(seconds=step.ends))
+            async with session.post(f"{side.url}/api/v2/silences", json=body) as resp:
+                text = await resp.text()
+                if resp.status != 200:
+                    errors.append(f"+{t:.1f}s POST /api/v2/silences (update) -> {resp.status} {text[:300]}")
+                elif json.loads(text)["silenceID"] != sid:
+                    errors.append(f"+{t:.1f}s silence update changed the id {sid} -> {text}")
         elif isinstance(step, ExpireSilence):
             sid = silence_ids.get(step.name, "unknown")
             async with session.delete(f"{side.url}/api/v2/silence/{sid}") as resp:
                 text = await resp.text()
                 if resp.status != 200:
                     errors.append(f"+{t:.1f}s DELETE /api/v2/silence/{sid} -> {resp.status} {text[:300]}")
-    except (aiohttp.ClientError, OSError, ValueError) as exc:
+    except (aiohttp.ClientError, OSError, ValueError, KeyError, TypeError) as exc:
         errors.append(f"+{t:.1f}s {type(step).__name__}: {type(exc).__name__}: {exc}")
 
 
-async def run_scenario(scenario: Scenario, workdir: Path) -> Result:
-    """Starts both sides (each with its own recorder), plays the steps at their moments to
-    both at once, records until `duration`, stops everything (also on failure)."""
-    rec_left, rec_right = Recorder(scenario.respond), Recorder(scenario.respond)
+def _start_side(kind: str, config_text: str, workdir: Path) -> Side:
+    if kind == "alertmanager":
+        return AlertmanagerSide.start(config_text, workdir / "alertmanager")
+    if kind == "alertmanager-2":
+        return AlertmanagerSide.start(config_text, workdir / "alertmanager-2", "alertmanager 0.25 (2nd)")
+    if kind == "alertbot":
+        return BotSide.start(config_text, workdir / "alertbot")
+    raise ValueError(kind)
+
+
+async def play(scenario: Scenario, workdir: Path, kinds: Sequence[str]) -> tuple[list[SideRun], set[str], datetime]:
+    """Starts each side with its own recorder, plays the steps at their moments to all of
+    them at once, records until `duration`, stops everything (also on failure)."""
+    recorders = [Recorder(scenario.respond) for _ in kinds]
     sides: list[Side] = []
     try:
-        await rec_left.start()
-        await rec_right.start()
+        for rec in recorders:
+            await rec.start()
         # Time intervals in the config may depend on "now": the start is fixed before the
         # processes start (a few seconds early at most, far from any interval boundary).
         start_guess = datetime.now(UTC)
-        left_cfg = scenario.config_text(start_guess, rec_left.url)
-        right_cfg = scenario.config_text(start_guess, rec_right.url)
-        left_task = asyncio.to_thread(AlertmanagerSide.start, left_cfg, workdir / "alertmanager")
-        if against() == "alertmanager":
-            right_task = asyncio.to_thread(AlertmanagerSide.start, right_cfg, workdir / "alertmanager-2",
-                                           "alertmanager 0.25 (2nd)")
-        else:
-            right_task = asyncio.to_thread(BotSide.start, right_cfg, workdir / "alertbot")
-        results = await asyncio.gather(left_task, right_task, return_exceptions=True)
-        for r in results:
-            if isinstance(r, Side):
-                sides.append(r)
+        results = await asyncio.gather(
+            *(asyncio.to_thread(_start_side, kind, scenario.config_text(start_guess, rec.url), workdir)
+              for kind, rec in zip(kinds, recorders, strict=True)), return_exceptions=True)
+        sides += [r for r in results if isinstance(r, Side)]
         for r in results:
             if isinstance(r, BaseException):
                 raise r
-        left, right = sides
-        errors_l: list[str] = []
-        errors_r: list[str] = []
-        ids_l: dict[str, str] = {}
-        ids_r: dict[str, str] = {}
+        errors: list[list[str]] = [[] for _ in kinds]
+        ids: list[dict[str, str]] = [{} for _ in kinds]
         posted: set[str] = set()
         # A process that has just said "ready" may still be finishing its start (a fresh
-        # Alertmanager was seen taking 150 ms for its first request): let both settle.
+        # Alertmanager was seen taking 150 ms for its first request): let them settle.
         await asyncio.sleep(SETTLE_S)
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
             t0 = time.monotonic()
             start = datetime.now(UTC)
-            rec_left.t0 = rec_right.t0 = t0
+            for rec in recorders:
+                rec.t0 = t0
             for at, step in sorted(scenario.steps, key=lambda s: s[0]):
                 delay = t0 + at - time.monotonic()
                 if delay > 0:
@@ -386,22 +426,29 @@ async def run_scenario(scenario: Scenario, workdir: Path) -> Result:
                     for a in step.alerts:
                         p = postable(a, start)
                         posted.update(v for k, v in p.items() if k in ("startsAt", "endsAt"))
-                await asyncio.gather(_apply(session, left, step, start, ids_l, errors_l, at),
-                                     _apply(session, right, step, start, ids_r, errors_r, at))
+                await asyncio.gather(*(_apply(session, side, step, start, ids[i], errors[i], at)
+                                       for i, side in enumerate(sides)))
             delay = t0 + scenario.duration - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-        left_run = SideRun(left.name, list(rec_left.requests), errors_l)
-        right_run = SideRun(right.name, list(rec_right.requests), errors_r)
+        runs = [SideRun(side.name, list(rec.requests), errors[i]) for i, (side, rec) in enumerate(zip(sides, recorders))]
         for side in sides:
             side.stop()
-        left_run.log, right_run.log = left.log_tail(), right.log_tail()
-        return Result(left_run, right_run, posted, start)
+        for run, side in zip(runs, sides, strict=True):
+            run.log = side.log_tail()
+        return runs, posted, start
     finally:
         for side in sides:
             side.stop()
-        await rec_left.stop()
-        await rec_right.stop()
+        for rec in recorders:
+            await rec.stop()
+
+
+async def run_scenario(scenario: Scenario, workdir: Path) -> Result:
+    """Alertmanager 0.25 and alertbot (or a second Alertmanager, see `against`) side by side."""
+    right = "alertmanager-2" if against() == "alertmanager" else "alertbot"
+    (left_run, right_run), posted, start = await play(scenario, workdir, ["alertmanager", right])
+    return Result(left_run, right_run, posted, start)
 
 
 # ---------------------------------------------------------------------------- comparison
@@ -460,6 +507,29 @@ def compare_payloads(a: dict, b: dict, tol: float, posted: set[str]) -> list[str
     return diffs
 
 
+def wire_diffs(x: Request, y: Request) -> list[str]:
+    """What parsing hides: the content type, the order of the fields, Go's HTML escaping of
+    <, > and & and the encoder's trailing newline."""
+    diffs = []
+    if x.content_type != y.content_type:
+        diffs.append(f"Content-Type {x.content_type!r} vs {y.content_type!r}")
+    order_x = [k for k in x.body if k not in NEWER_FIELDS]
+    order_y = [k for k in y.body if k not in NEWER_FIELDS]
+    if order_x != order_y and set(order_x) == set(order_y):
+        diffs.append(f"field order {order_x} vs {order_y}")
+    ax, ay = x.body.get("alerts") or [], y.body.get("alerts") or []
+    if ax and ay and list(ax[0]) != list(ay[0]) and set(ax[0]) == set(ay[0]):
+        diffs.append(f"alert field order {list(ax[0])} vs {list(ay[0])}")
+    for token in (b"<", b">", b"&", b"\\u003c", b"\\u003e", b"\\u0026"):
+        if (token in x.raw) != (token in y.raw):
+            diffs.append(f"{token.decode()!r} {'in' if token in x.raw else 'not in'} Alertmanager's body, "
+                         f"{'in' if token in y.raw else 'not in'} the other")
+    nl_x, nl_y = x.raw.endswith(b"\n"), y.raw.endswith(b"\n")
+    if nl_x != nl_y:
+        diffs.append(f"body ends with a newline: {nl_x} vs {nl_y}")
+    return diffs
+
+
 def _key(r: Request) -> tuple[str, str]:
     return (r.slot, str(r.get("groupKey", "?")))
 
@@ -489,6 +559,7 @@ def compare(left: Sequence[Request], right: Sequence[Request], tol: float, poste
                 problems.append(f"{where}: recorder answered {x.status} vs {y.status}")
             if isinstance(x.body, dict) and isinstance(y.body, dict):
                 problems += [f"{where}: {d}" for d in compare_payloads(x.body, y.body, tol, posted)]
+                problems += [f"{where}: {d}" for d in wire_diffs(x, y)]
             elif x.body != y.body:
                 problems.append(f"{where}: body {x.body!r:.200} vs {y.body!r:.200}")
     return problems

@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from tests.differential.harness import ExpireSilence, Scenario, alert, post, silence
+from tests.differential.harness import ExpireSilence, Scenario, UpdateSilence, alert, post, silence
 
 
 def hooks(*receivers: str | tuple[str, list[str]]) -> str:
@@ -57,10 +57,10 @@ scenario(Scenario(
     "grouping",
     "Alerts grouped by alertname; one resolves between ticks; label values that need quoting in the group key.",
     ROOT_1_2 + hooks("hook"),
-    [(0.0, post(alert("alertname=A,inst=a", summary="first"), alert("alertname=A,inst=b"),
+    [(0.0, post(alert("alertname=A,inst=a", summary="first <b>&</b>"), alert("alertname=A,inst=b"),
                 alert({"alertname": "B", "inst": 'q"uo\\te é'}, starts=-5, generator_url="http://prom/graph?g0.expr=up"),
                 alert("alertname=C,inst=z", starts=-0.5, tz_hours=2))),
-     (1.5, post(alert("alertname=A,inst=a", ends=1.5, summary="first")))],
+     (1.5, post(alert("alertname=A,inst=a", ends=1.5, summary="first <b>&</b>")))],
     duration=4.5,
 ))
 
@@ -228,11 +228,13 @@ route:
 scenario(Scenario(
     "max_alerts",
     "`max_alerts` cuts the sorted list (job, then instance, then labels) and counts the rest in truncatedAlerts; "
-    "with send_resolved false the cut applies after the filter.",
-    ROOT_1_2 + hooks(("hook", ["max_alerts: 2", "max_alerts: 0", "max_alerts: 3; send_resolved: false"])),
+    "status and common labels come from what is left (max 1: a resolved first alert makes a 'resolved' "
+    "notification of a firing group); with send_resolved false the cut applies after the filter.",
+    ROOT_1_2 + hooks(("hook", ["max_alerts: 2", "max_alerts: 0", "max_alerts: 3; send_resolved: false",
+                               "max_alerts: 1"])),
     [(0.0, post(alert("alertname=M,job=j2,instance=i1"), alert("alertname=M,job=j0,instance=i9"), alert("alertname=M,instance=i0"),
                 alert("alertname=M,job=j1"), alert("alertname=M,other=x"), alert("alertname=M,job=j0,instance=i10"))),
-     (1.5, post(alert("alertname=M,job=j0,instance=i9", ends=1.5), alert("alertname=M,job=j1", ends=1.5)))],
+     (1.5, post(alert("alertname=M,job=j0,instance=i10", ends=1.5), alert("alertname=M,job=j1", ends=1.5)))],
     duration=4.0,
 ))
 
@@ -387,7 +389,113 @@ scenario(Scenario(
     [(0.0, post(alert("alertname=K,inst=a"))),
      (1.5, post(alert("alertname=K,inst=b")))],
     duration=5.5,
-    respond=lambda slot, t: 400 if slot == "hook/0" and t < 3.6 else 200,
+    respond=lambda slot, t, n: 400 if slot == "hook/0" and t < 3.6 else 200,
+))
+
+scenario(Scenario(
+    "silence_matchers",
+    "Silences with regex and negative matchers, one shortened in place through the API; a silenced "
+    "source alert still inhibits; a silenced alert that resolves gets no resolved notification.",
+    ROOT_1_2 + """\
+inhibit_rules:
+- source_matchers: [severity="critical"]
+  target_matchers: [severity="warning"]
+  equal: [cluster]
+""" + hooks("hook"),
+    [(0.0, post(alert("alertname=V,inst=a"), alert("alertname=V,inst=b"), alert("alertname=V,inst=c"),
+                alert("alertname=V,inst=d,env=prod"), alert("alertname=Crit,cluster=x,severity=critical"),
+                alert("alertname=Warn,cluster=x,severity=warning"), alert("alertname=Q,inst=q"))),
+     (0.2, silence("v", 0.2, 60, "inst=~a|d", "env!=prod", alertname="V")),
+     (0.2, silence("crit", 0.2, 60, "severity=~crit.*")),
+     (1.5, silence("q", 1.5, 60, alertname="Q")),
+     (2.0, post(alert("alertname=Q,inst=q", ends=2.0))),
+     (2.5, UpdateSilence("v", 3.5))],
+    duration=5.6,
+))
+
+scenario(Scenario(
+    "merge_rules",
+    "Re-posted alerts merge: the earliest startsAt wins, an explicit endsAt is not shortened by a "
+    "resolve_timeout one, two timeout ends take the younger, annotations follow the latest post "
+    "(a resolve without annotations wipes them).",
+    "global:\n  resolve_timeout: 4s\n" + ROOT_1_2 + hooks("hook"),
+    [(0.0, post(alert("alertname=G,inst=a", starts=-0.5, ends=8.5), alert("alertname=G,inst=b"),
+                alert("alertname=G,inst=c", starts=-0.5, summary="v1"), alert("alertname=G,inst=d", starts=-0.5, note="keep"))),
+     (1.5, post(alert("alertname=G,inst=a", starts=-20), alert("alertname=G,inst=c", starts=-0.5, ends=1.5))),
+     (2.5, post(alert("alertname=G,inst=b"))),
+     (3.5, post(alert("alertname=G,inst=d", starts=-0.5, note="changed")))],
+    duration=9.6,
+))
+
+scenario(Scenario(
+    "odd_inputs",
+    "An empty label value is dropped; a group_by label the alert lacks is left out of the group; a "
+    "regex route in the group key; common annotations; group_wait 0s; an alert resolved on arrival alone "
+    "in its group (never notified) and joining a notified group (sent as resolved); an alert resolved "
+    "before its group's first flush (never notified).",
+    """\
+route:
+  receiver: hook
+  group_by: [alertname, cluster]
+  group_wait: 1s
+  group_interval: 2s
+  repeat_interval: 1h
+  routes:
+  - matchers: [severity=~"crit.*", team!="x"]
+    receiver: crit
+  - matchers: [alertname="Zero"]
+    group_wait: 0s
+""" + hooks("hook", "crit"),
+    [(0.0, post(alert({"alertname": "O", "cluster": "c1", "inst": "a", "empty": ""}, team_note="same"),
+                alert("alertname=O,cluster=c1,inst=b", team_note="same", summary="only b"),
+                alert("alertname=O,inst=n"), alert("alertname=C,severity=critical,team=y"),
+                alert("alertname=Z,inst=z", starts=-60, ends=-30), alert("alertname=Zero,inst=0"),
+                alert("alertname=Brief,inst=b"))),
+     (0.5, post(alert("alertname=Brief,inst=b", ends=0.5))),
+     (1.5, post(alert("alertname=O,cluster=c1,inst=late", starts=-60, ends=-30)))],
+    duration=4.5,
+))
+
+scenario(Scenario(
+    "receiver_5xx_retry",
+    "A webhook answering 503 once is retried within the flush (backoff 0.5 s +-50 %), not at the next tick; "
+    "the tolerance covers the two sides' independent jitter.",
+    ROOT_1_2 + hooks("hook"),
+    [(0.0, post(alert("alertname=K,inst=a"))),
+     (1.5, post(alert("alertname=K,inst=b")))],
+    duration=4.5,
+    tolerance=0.55,
+    respond=lambda slot, t, n: 503 if n == 0 else 200,
+))
+
+scenario(Scenario(
+    "slow_webhook",
+    "Each integration of a receiver is notified on its own (Alertmanager's fanout): a webhook that takes "
+    "1.5 s to answer does not hold back the receiver's other webhook, nor another receiver.",
+    ROOT_1_2 + """\
+  routes:
+  - matchers: [alertname="K"]
+    receiver: hook
+    continue: true
+  - matchers: [alertname="K"]
+    receiver: other
+""" + hooks(("hook", ["", ""]), "other"),
+    [(0.0, post(alert("alertname=K,inst=a"))),
+     (1.5, post(alert("alertname=K,inst=b")))],
+    duration=4.5,
+    respond=lambda slot, t, n: (200, 1.5) if slot == "hook/0" and n == 0 else 200,
+))
+
+scenario(Scenario(
+    "slow_webhook_beyond_interval",
+    "A webhook answering after 2.5 s, longer than group_interval (2 s): the next tick comes as soon as "
+    "the flush is over, and the one after group_interval later.",
+    ROOT_1_2 + hooks("hook"),
+    [(0.0, post(alert("alertname=W,inst=a"))),
+     (1.5, post(alert("alertname=W,inst=b"))),
+     (4.0, post(alert("alertname=W,inst=c")))],
+    duration=6.8,
+    respond=lambda slot, t, n: (200, 2.5) if n == 0 else 200,
 ))
 
 
