@@ -371,3 +371,18 @@ async def test_differs_v1_api(pair: Pair) -> None:
     a, b = await both(pair, "GET", "/api/v1/alerts")
     assert a.status == 200
     assert b.status == 410 and json.loads(b.body)["status"] == "deprecated"
+
+
+async def test_differs_utf8_label_names_by_default(pair: Pair, bot_factory) -> None:
+    """Today's Alertmanager (and the bot by default, --matchers-mode fallback) accepts any
+    UTF-8 label name; 0.25 (and the bot in classic mode) only the classic ones."""
+    body = b'[{"labels":{"alertname":"Utf8Name","service.name":"checkout","k8s/pod":"p-1"}}]'
+    a = await send(pair.am.url, "POST", "/api/v2/alerts", body, JSON)
+    classic = await send(pair.bot.url, "POST", "/api/v2/alerts", body, JSON)
+    assert a.key() == classic.key()
+    assert a.status == 400 and a.body.startswith(b'"invalid label set: invalid name ')
+    default = bot_factory()
+    b = await send(default.url, "POST", "/api/v2/alerts", body, JSON)
+    assert (b.status, b.body) == (200, b"")
+    got = await send(default.url, "GET", "/api/v2/alerts")
+    assert json.loads(got.body)[0]["labels"] == {"alertname": "Utf8Name", "k8s/pod": "p-1", "service.name": "checkout"}
