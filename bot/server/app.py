@@ -16,7 +16,7 @@ from aiohttp import web
 
 from bot.config import Config, load_config
 from bot.logging import get_logger
-from bot.server import api_alerts, api_silences, api_status, health, webhook_intake
+from bot.server import api_alerts, api_silences, api_status, health, pagerduty_webhook, webhook_intake
 from bot.server.common import RUNTIME
 from bot.server.middleware import make_middleware
 from bot.server.runtime import ReloadError, Runtime
@@ -49,6 +49,7 @@ def create_app(settings: Settings, config: Config | None = None, store: Store | 
     r.add_route("GET", "/api/v2/receivers", api_status.get_receivers, name="receivers")
     r.add_route("*", "/api/v1/{tail:.*}", _v1_gone, name="api_v1")
     r.add_route("POST", "/webhook", webhook_intake.post_webhook, name="webhook")
+    pagerduty_webhook.register(app)
     r.add_route("*", "/-/healthy", health.healthy, name="healthy")
     r.add_route("*", "/-/ready", health.ready, name="ready")
     r.add_route("*", "/-/reload", health.reload, name="reload")

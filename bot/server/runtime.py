@@ -106,16 +106,19 @@ class Runtime:
             raise
 
     async def stop(self) -> None:
+        """Called after the listener stopped and in-flight requests were answered. Queued work
+        (finished deliveries) gets a moment to be committed; whatever is cut short is safe:
+        only committed state was ever acknowledged, and undelivered rows resume at restart."""
+        if self.engine is not None and self._loop_task is not None:
+            deadline = time.monotonic() + 5
+            now_ns = time.time_ns()
+            while time.monotonic() < deadline and self.engine.has_work(now_ns):
+                await asyncio.sleep(0.02)
         for task in (self._boot_task, self._loop_task):
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-        if self.engine is not None:
-            # One last cycle stores what was acknowledged but not yet committed (nothing should be:
-            # answers are only given after a commit) and finished deliveries.
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.engine.cycle(), timeout=5)
         if self.http is not None:
             await self.http.close()
         if self.store is not None:
