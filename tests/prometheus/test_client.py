@@ -26,8 +26,9 @@ from tests.peers import free_port
 pytestmark = [pytest.mark.peer, pytest.mark.xdist_group("prometheus")]
 
 
-async def fails(call: Awaitable[object], within: float) -> QueryError:
-    """The QueryError `call` raises, within `within` seconds; its message one short line."""
+async def fails(call: Awaitable[object], within: float = 10) -> QueryError:
+    """The QueryError `call` raises, within `within` seconds (a guard against hangs, generous for
+    a loaded machine, not a speed test); its message one short line."""
     started = time.monotonic()
     with pytest.raises(QueryError) as info:
         await asyncio.wait_for(call, within + 5)  # a hang fails here rather than stalling the suite
@@ -84,7 +85,7 @@ async def test_range_queries_are_series(prometheus_mlops: Prometheus) -> None:
 # -- guardrails -------------------------------------------------------------------------------------
 async def test_a_syntax_error_is_prometheus_bad_data(prometheus_mlops: Prometheus) -> None:
     async with PrometheusClient(prometheus_mlops.url) as prom:
-        e = await fails(prom.query("sum(rate(mlops_api_requests_total[5m])", INCIDENT_AT), within=2)
+        e = await fails(prom.query("sum(rate(mlops_api_requests_total[5m])", INCIDENT_AT), )
     assert (e.kind, e.status) == ("bad_data", 400)
     assert str(e) == ('prometheus "default": bad_data: invalid parameter "query": 1:39: parse error: '
                       "unclosed left parenthesis")
@@ -92,7 +93,7 @@ async def test_a_syntax_error_is_prometheus_bad_data(prometheus_mlops: Prometheu
 
 async def test_an_evaluation_error_is_prometheus_execution(prometheus_mlops: Prometheus) -> None:
     async with PrometheusClient(prometheus_mlops.url) as prom:
-        e = await fails(prom.query("mlops_feature_psi * on() group_left() mlops_feature_psi", INCIDENT_AT), within=2)
+        e = await fails(prom.query("mlops_feature_psi * on() group_left() mlops_feature_psi", INCIDENT_AT), )
     assert (e.kind, e.status) == ("execution", 422)
     assert e.message.startswith("found duplicate series for the match group {} on the right hand-side")
     assert e.message.endswith("many-to-many matching not allowed: matching labels must be unique on one side")
@@ -100,7 +101,7 @@ async def test_an_evaluation_error_is_prometheus_execution(prometheus_mlops: Pro
 
 async def test_50000_series_are_refused_with_a_count_and_advice(prometheus_mlops: Prometheus) -> None:
     async with PrometheusClient(prometheus_mlops.url) as prom:
-        e = await fails(prom.query("alertbot_guard_series", GUARD_AT), within=5)
+        e = await fails(prom.query("alertbot_guard_series", GUARD_AT), )
         assert e.kind == "too_many_series"
         assert str(e) == ('prometheus "default": too_many_series: the query returned 50,000 series, more than the '
                           "limit of 500: aggregate it (sum by (...)) or add label matchers")
@@ -112,15 +113,16 @@ async def test_50000_series_are_refused_with_a_count_and_advice(prometheus_mlops
 async def test_a_huge_answer_is_cut_off_before_it_is_read_whole(prometheus_mlops: Prometheus) -> None:
     limits = Limits(max_series=100_000, max_bytes=1024 * 1024)
     async with PrometheusClient(prometheus_mlops.url, limits=limits) as prom:
-        e = await fails(prom.query("alertbot_guard_series", GUARD_AT), within=5)
+        e = await fails(prom.query("alertbot_guard_series", GUARD_AT), )
     assert e.kind == "too_large" and "larger than 1 MiB" in e.message
 
 
 async def test_a_slow_query_gets_prometheus_own_timeout(prometheus_mlops: Prometheus) -> None:
-    # ~0.8s of work on 20,000 series; Prometheus stops it at our 0.1s timeout (checking between steps)
-    async with PrometheusClient(prometheus_mlops.url, limits=Limits(timeout=0.1)) as prom:
+    # ~0.8s of work on 20,000 series; Prometheus stops it at our 0.1s timeout (it checks between
+    # steps, so its answer comes a little later: the grace gives it room on a busy machine)
+    async with PrometheusClient(prometheus_mlops.url, limits=Limits(timeout=0.1, grace=10)) as prom:
         e = await fails(prom.query_range('count(alertbot_guard_series{i=~"[0-1].*"} > 0)', DAY_START, LAST_SAMPLE, 60),
-                        within=2.1)
+                        within=10.1)
         assert (e.kind, e.status) == ("timeout", 503)
         assert e.message == "query timed out in expression evaluation"
     # with time enough, the same query answers
@@ -131,17 +133,17 @@ async def test_a_slow_query_gets_prometheus_own_timeout(prometheus_mlops: Promet
 
 async def test_points_are_capped_before_and_after_asking(prometheus_mlops: Prometheus) -> None:
     async with PrometheusClient(prometheus_mlops.url, limits=Limits(max_points=1000)) as prom:
-        e = await fails(prom.query_range("up", DAY_START, LAST_SAMPLE, 1), within=1)
+        e = await fails(prom.query_range("up", DAY_START, LAST_SAMPLE, 1), )
         assert e.kind == "too_many_points"
         assert e.message == ("86,341 points per series over this range at a 1s step; Prometheus allows 11,000: "
                              "use a step of at least 8s")
-        e = await fails(prom.query_range("up", DAY_START, LAST_SAMPLE, 60), within=2)
+        e = await fails(prom.query_range("up", DAY_START, LAST_SAMPLE, 60), )
         assert e.kind == "too_many_points" and "more than the limit of 1,000" in e.message
 
 
 async def test_a_wrong_path_prefix_is_not_found(prometheus_mlops: Prometheus) -> None:
     async with PrometheusClient(prometheus_mlops.url + "/prometheus") as prom:
-        e = await fails(prom.query("up", INCIDENT_AT), within=2)
+        e = await fails(prom.query("up", INCIDENT_AT), )
     assert e.kind == "not_found" and e.status == 404
     assert "/prometheus/api/v1/" in e.message
 
@@ -149,7 +151,7 @@ async def test_a_wrong_path_prefix_is_not_found(prometheus_mlops: Prometheus) ->
 async def test_prometheus_down_is_unreachable_and_credentials_stay_secret() -> None:
     port = free_port()
     async with PrometheusClient(f"http://alertbot:s3cret@127.0.0.1:{port}", name="edge") as prom:
-        e = await fails(prom.query("up"), within=2)
+        e = await fails(prom.query("up"), )
     assert e.kind == "unreachable" and e.datasource == "edge"
     assert str(e).startswith(f'prometheus "edge": unreachable: cannot connect to http://127.0.0.1:{port}: ')
     assert "s3cret" not in str(e)
@@ -202,7 +204,7 @@ async def test_a_server_that_never_answers_hits_our_deadline(fake_server: FakeSe
     url = await fake_server(silent)
     try:
         async with PrometheusClient(url, limits=Limits(timeout=0.3, grace=0.2)) as prom:
-            e = await fails(prom.query("up"), within=1.5)
+            e = await fails(prom.query("up"), within=3)
     finally:
         release.set()
     assert e.kind == "timeout"
@@ -216,7 +218,7 @@ async def test_a_proxy_error_page_is_a_bad_response(fake_server: FakeServer) -> 
 
     url = await fake_server(proxy)
     async with PrometheusClient(url) as prom:
-        e = await fails(prom.query("up"), within=2)
+        e = await fails(prom.query("up"), )
     assert (e.kind, e.status) == ("bad_response", 502)
     assert e.message.startswith("HTTP 502 Bad Gateway, not a Prometheus answer: <html><body><h1>502 Bad Gateway</h1>")
 
@@ -236,7 +238,7 @@ async def test_unknown_error_types_and_malformed_results_are_errors_not_crashes(
 
     url = await fake_server(handler)
     async with PrometheusClient(url) as prom:
-        kinds = [(e.kind, e.message) for e in [await fails(prom.query("up"), within=2) for _ in range(5)]]
+        kinds = [(e.kind, e.message) for e in [await fails(prom.query("up"), ) for _ in range(5)]]
     assert kinds == [
         ("internal", "quota: tenant over quota"),
         ("bad_response", "a sample is not [time, value]"),
