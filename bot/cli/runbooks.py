@@ -8,7 +8,7 @@ import sys
 from bot.cli.errors import UserError
 from bot.cli.options import add_matchers_mode, get_matchers_mode
 from bot.runbooks import Catalog, Checker, find_checker, resolve, view
-from bot.runbooks.check import Report, check, load_rule_alerts
+from bot.runbooks.check import Report, check, check_rule_files, load_rule_alerts
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -66,6 +66,7 @@ def run_check(args: argparse.Namespace) -> int:
         checker = find_checker(args.promtool)
         if args.promtool and checker.promtool is None:
             raise UserError(f"--promtool {args.promtool!r} is not an executable promtool")
+    check_rule_files(args.rules, checker, report)
     check(catalog, alerts, checker, report)
     for finding in sorted(report.findings, key=lambda f: (f.level != "error", f.path, f.line)):
         print(finding)

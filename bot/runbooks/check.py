@@ -16,6 +16,8 @@ different values never match the same alert, so they are not duplicates.
 from __future__ import annotations
 
 import os
+import re
+import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,6 +121,31 @@ def load_rule_alerts(paths: Sequence[str], report: Report) -> list[RuleAlert]:
                     line=line,
                 ))
     return alerts
+
+
+def check_rule_files(paths: Sequence[str], checker: Checker, report: Report) -> None:
+    """`promtool check rules` on each rules file (when promtool is there): its errors are ours."""
+    if checker.promtool is None:
+        return
+    for path in paths:
+        if not Path(path).is_file():
+            continue  # load_rule_alerts has said so
+        try:
+            out = subprocess.run([checker.promtool, "check", "rules", "--lint=none", str(path)],
+                                 capture_output=True, text=True, timeout=120)
+        except (OSError, subprocess.SubprocessError) as exc:
+            report.add("error", path, 0, f"promtool did not run: {exc}")
+            continue
+        if out.returncode == 0:
+            continue
+        lines = [ln.strip() for ln in (out.stderr + "\n" + out.stdout).splitlines()
+                 if ln.strip() and not ln.startswith(("Checking ", "  FAILED:")) and ln.strip() != "FAILED:"]
+        for line in lines or ["promtool check rules failed"]:
+            m = re.match(r"^(.*?): (\d+):(\d+): (.*)$", line)
+            if m and m.group(1) == str(path):
+                report.add("error", path, int(m.group(2)), f"promtool: {m.group(4)}")
+            else:
+                report.add("error", path, 0, f"promtool: {line.removeprefix(str(path) + ': ')}")
 
 
 def check(catalog: Catalog, rule_alerts: Sequence[RuleAlert], checker: Checker, report: Report) -> Report:

@@ -175,3 +175,14 @@ def test_show_with_an_annotation_and_for_an_alert_without_a_runbook(capsys: pyte
     assert lines == [f'No runbook yet: add {SHIPPED}/disk-full.md with `matchers: [alertname="DiskFull"]`.']
     assert main(["runbooks", "show", "--dir", str(SHIPPED), "X", "novalue"]) == 1
     assert "label 'novalue' is not NAME=VALUE" in capsys.readouterr().err
+
+
+def test_rules_files_are_checked_by_promtool_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_runbook(tmp_path / "rb", "broken", ['alertname="Broken"'])
+    rules = tmp_path / "rules.yml"
+    rules.write_text("groups:\n  - name: g\n    rules:\n      - alert: Broken\n        expr: sum(rate(x[5m])\n")
+    code, lines, _ = run(capsys, "check", "--dir", str(tmp_path / "rb"), "--rules", str(rules))
+    assert code == 1
+    assert lines[0] == (f'{rules}:5: error: promtool: group "g", rule 1, "Broken": could not parse expression: '
+                        "1:16: parse error: unclosed left parenthesis")
+    assert "1 error(s), 0 warning(s)" in lines[-1]
