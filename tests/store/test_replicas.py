@@ -11,7 +11,7 @@ import pytest
 
 from bot.store.rows import Changes, OutboxUpdate
 from bot.store.sql import SqlStore
-from tests.store.factory import alert, everything, group, outbox, silence
+from tests.store.factory import alert, everything, group, kv, outbox, silence
 
 
 @pytest.fixture
@@ -59,3 +59,45 @@ async def test_concurrent_overlapping_commits(pair: tuple[SqlStore, SqlStore]) -
     assert all(r.annotations.startswith('{"by":') for r in state.alerts)
     assert len(state.outbox_pending) == 4 * 15
     assert await a.load() == state
+
+
+async def test_load_is_one_snapshot_while_another_replica_commits(pair: tuple[SqlStore, SqlStore]) -> None:
+    """Every commit writes the same number into an alert and a kv row; a load that read the tables
+    at different moments would see them disagree."""
+    a, b = pair
+    await a.commit(Changes(alerts_upsert=[alert(1, labels="0")], kv_upsert=[kv("n", "n", value="0")]))
+    done = asyncio.Event()
+
+    async def writer() -> None:
+        for n in range(1, 150):
+            await a.commit(Changes(alerts_upsert=[alert(1, labels=str(n))], groups_upsert=[group(f"g{n}")],
+                                   kv_upsert=[kv("n", "n", value=str(n))]))
+        done.set()
+
+    async def reader() -> int:
+        loads = 0
+        while not done.is_set():
+            state = await b.load()
+            assert state.alerts[0].labels == state.kv[0].value
+            assert len(state.groups) == int(state.kv[0].value)
+            loads += 1
+        return loads
+
+    _, loads = await asyncio.gather(writer(), reader())
+    assert loads > 3
+
+
+async def test_postgres_load_reads_inside_its_transaction(postgres_url: str) -> None:
+    """load() fetches through asyncpg directly; that only gives one snapshot if the transaction
+    SQLAlchemy opened is really started on that connection before the first fetch."""
+    store = SqlStore(postgres_url)
+    await store.open()
+    try:
+        async with store._reading() as conn:  # noqa: SLF001 - the mechanism load() relies on
+            await conn.exec_driver_sql("SELECT 1")
+            raw = await conn.get_raw_connection()
+            assert raw.driver_connection.is_in_transaction()  # type: ignore[union-attr]
+            level = await raw.driver_connection.fetchval("SHOW transaction_isolation")  # type: ignore[union-attr]
+            assert level == "repeatable read"
+    finally:
+        await store.close()
