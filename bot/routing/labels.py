@@ -50,6 +50,8 @@ def is_utf8_label_name(name: str) -> bool:
     """Today's Alertmanager (UTF-8 and fallback modes): any non-empty valid UTF-8 string."""
     if not name:
         return False
+    if name.isascii():
+        return True
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates from JSON escapes are not valid UTF-8
