@@ -238,6 +238,9 @@ class PrometheusClient:
         if doc["status"] == "error":
             error_type = str(doc.get("errorType") or "")
             message = str(doc.get("error") or "no error message")
+            if error_type == "execution" and "context deadline exceeded" in message:
+                # the timeout struck while Prometheus was still selecting series: it is a timeout
+                error_type = "timeout"
             if error_type in _KNOWN_ERRORS:
                 raise QueryError(error_type, message, self.name, status=status)  # type: ignore[arg-type]
             raise QueryError("internal", f"{error_type or 'error'}: {message}", self.name, status=status)

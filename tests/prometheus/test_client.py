@@ -123,8 +123,13 @@ async def test_a_slow_query_gets_prometheus_own_timeout(prometheus_mlops: Promet
     async with PrometheusClient(prometheus_mlops.url, limits=Limits(timeout=0.1, grace=10)) as prom:
         e = await fails(prom.query_range('count(alertbot_guard_series{i=~"[0-1].*"} > 0)', DAY_START, LAST_SAMPLE, 60),
                         within=10.1)
-        assert (e.kind, e.status) == ("timeout", 503)
-        assert e.message == "query timed out in expression evaluation"
+        assert e.kind == "timeout"
+        # which of its checks stops the query depends on how busy the machine is
+        assert (e.status, e.message) in [
+            (503, "query timed out in expression evaluation"),
+            (503, "query timed out in query execution"),
+            (422, "expanding series: context deadline exceeded"),
+        ]
     # with time enough, the same query answers
     async with PrometheusClient(prometheus_mlops.url) as prom:
         ok = await prom.query_range('count(alertbot_guard_series{i=~"[0-1].*"} > 0)', DAY_START, LAST_SAMPLE, 60)
