@@ -28,7 +28,17 @@ class IntegrationFactory(Protocol):
 
 def build_integrations(config: Config, http: HttpClient | None, *, slack: IntegrationFactory | None = None,
                        pagerduty: IntegrationFactory | None = None) -> IntegrationRegistry:
+    if pagerduty is None and http is not None:
+        from bot.notify.pagerduty import service_for
+
+        pagerduty = service_for(config, http)
+    elif pagerduty is not None and hasattr(pagerduty, "configure"):
+        pagerduty.configure(config)
     by_receiver: dict[str, list[Integration]] = {}
+    for service in (slack, pagerduty):
+        prepare = getattr(service, "prepare", None)
+        if prepare is not None:  # a service that needs the whole configuration (globals, templates)
+            prepare(config)
     for rcv in config.model.receivers:
         out: list[Integration] = []
         for i, wh in enumerate(rcv.webhook_configs):
@@ -40,15 +50,32 @@ def build_integrations(config: Config, http: HttpClient | None, *, slack: Integr
                 out.append(DryRunIntegration("slack", rcv.name, i, sc.send_resolved,
                                              f"Slack channel {sc.channel or '(default)'}", "SLACK_BOT_TOKEN is not set"))
         for i, pd in enumerate(rcv.pagerduty_configs):
-            if pagerduty is not None:
+            missing = _missing_routing_key(pd)
+            if pagerduty is not None and not missing:
                 out.append(pagerduty.integration(rcv.name, i, pd))
             else:
-                out.append(DryRunIntegration("pagerduty", rcv.name, i, pd.send_resolved,
-                                             "PagerDuty (Events API v2)", "no PagerDuty routing key is configured"))
+                dry = DryRunIntegration("pagerduty", rcv.name, i, pd.send_resolved, "PagerDuty (Events API v2)",
+                                        missing or "no HTTP client")
+                # A dry run keeps the incident extension: escalation and acks are still tracked.
+                dry.extension = getattr(pagerduty, "extension", None)  # type: ignore[attr-defined]
+                out.append(dry)
         for key, count in rcv.unsupported():
             log.warning("receiver %r: %d %s not supported by alertbot; they will not be notified", rcv.name, count, key)
         by_receiver[rcv.name] = out
     return IntegrationRegistry(by_receiver)
+
+
+def _missing_routing_key(pd: Any) -> str:
+    """Why a `pagerduty_configs` entry cannot send (no routing key), or ""."""
+    if pd.routing_key:
+        if pd.routing_key.reveal():
+            return ""
+        return f"{pd.routing_key.env_name} is not set" if pd.routing_key.env_name else "the routing key is empty"
+    if pd.routing_key_file:
+        return ""  # read at each delivery: a missing file is retried, as a secret mount may come late
+    if pd.service_key or pd.service_key_file:
+        return "service_key (Events API v1) is not supported; use routing_key"
+    return "no PagerDuty routing key is configured"
 
 
 def describe(registry: IntegrationRegistry) -> list[str]:
