@@ -159,7 +159,9 @@ class Recorder:
     async def start(self) -> None:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/{slot:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
+        # A hanging answer (see `respond`) ends when the client gives up, and never holds up
+        # the end of the scenario.
+        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()

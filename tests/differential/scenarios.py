@@ -432,7 +432,7 @@ scenario(Scenario(
     "An empty label value is dropped; a group_by label the alert lacks is left out of the group; a "
     "regex route in the group key; common annotations; group_wait 0s; an alert resolved on arrival alone "
     "in its group (never notified) and joining a notified group (sent as resolved); an alert resolved "
-    "before its group's first flush (never notified).",
+    "before its group's first flush (never notified); an alert starting in the future (firing).",
     """\
 route:
   receiver: hook
@@ -450,7 +450,7 @@ route:
                 alert("alertname=O,cluster=c1,inst=b", team_note="same", summary="only b"),
                 alert("alertname=O,inst=n"), alert("alertname=C,severity=critical,team=y"),
                 alert("alertname=Z,inst=z", starts=-60, ends=-30), alert("alertname=Zero,inst=0"),
-                alert("alertname=Brief,inst=b"))),
+                alert("alertname=Brief,inst=b"), alert("alertname=O,cluster=c2,inst=future", starts=30, ends=90))),
      (0.5, post(alert("alertname=Brief,inst=b", ends=0.5))),
      (1.5, post(alert("alertname=O,cluster=c1,inst=late", starts=-60, ends=-30)))],
     duration=4.5,
@@ -496,6 +496,29 @@ scenario(Scenario(
      (4.0, post(alert("alertname=W,inst=c")))],
     duration=6.8,
     respond=lambda slot, t, n: (200, 2.5) if n == 0 else 200,
+))
+
+scenario(Scenario(
+    "short_repeat_all_resolved",
+    "repeat_interval (500 ms) shorter than group_interval: the notification-log entry expires (2 x "
+    "repeat_interval) before the next tick, but Alertmanager keeps using it until its garbage collection "
+    "(every 15 min), so the all-resolved notification is still sent.",
+    ROOT_1_2.replace("repeat_interval: 1h", "repeat_interval: 500ms") + hooks("hook"),
+    [(0.0, post(alert("alertname=A,inst=a"))),
+     (3.5, post(alert("alertname=A,inst=a", ends=3.5)))],
+    duration=6.5,
+))
+
+scenario(Scenario(
+    "hanging_webhook",
+    "A webhook that does not answer: the attempt is abandoned at the flush deadline (max(group_interval, "
+    "10 s)), the flush fails, and the next one follows at once with everything that arrived meanwhile.",
+    ROOT_1_2 + hooks("hook"),
+    [(0.0, post(alert("alertname=H,inst=a"))),
+     (5.5, post(alert("alertname=H,inst=b")))],
+    duration=13.5,
+    tolerance=0.3,
+    respond=lambda slot, t, n: (200, 14.0) if n == 0 else 200,
 ))
 
 

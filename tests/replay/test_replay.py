@@ -10,7 +10,8 @@ differential suite's tolerance. Both the library (`bot.engine.replay`) and the c
 
 Replay renders its own record rather than the webhook body, so annotations and
 `truncatedAlerts` are compared in their replay form: replay lists every alert, Alertmanager's
-payload the first `max_alerts` plus a count.
+payload the first `max_alerts` plus a count, and takes its status from what is left: the
+replay record is cut the same way before comparing.
 """
 
 from __future__ import annotations
@@ -78,9 +79,12 @@ def from_replay(rec: dict, start: datetime, max_alerts: dict[str, int]) -> Note:
     alerts = [{k: a[k] for k in ("status", "labels", "startsAt", "endsAt")} for a in rec["alerts"]]
     limit = max_alerts.get(webhook, 0)
     total = len(alerts)
-    if limit:
+    status = rec["status"]
+    if limit and total > limit:
+        # What the webhook does with max_alerts: cut the list, then take the status of what is left.
         alerts = alerts[:limit]
-    return Note(_seconds(rec["at"], start), webhook, rec["groupKey"], rec["status"], rec["groupLabels"], alerts, total)
+        status = "firing" if any(a["status"] == "firing" for a in alerts) else "resolved"
+    return Note(_seconds(rec["at"], start), webhook, rec["groupKey"], status, rec["groupLabels"], alerts, total)
 
 
 def compare_notes(expected: list[Note], got: list[Note], posted: set[str], tol: float = TOLERANCE) -> list[str]:
