@@ -34,6 +34,10 @@ def build_integrations(config: Config, http: HttpClient | None, *, slack: Integr
         pagerduty = service_for(config, http)
     elif pagerduty is not None and hasattr(pagerduty, "configure"):
         pagerduty.configure(config)
+    if slack is None and http is not None:
+        from bot.notify.slack import service_for as slack_service_for
+
+        slack = slack_service_for(http)
     by_receiver: dict[str, list[Integration]] = {}
     for service in (slack, pagerduty):
         prepare = getattr(service, "prepare", None)

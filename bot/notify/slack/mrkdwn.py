@@ -1,0 +1,137 @@
+"""Text that came from alerts, made safe for Slack's mrkdwn, and cut to size without breaking it.
+
+Slack has no escape character. What it documents: `&`, `<` and `>` must be written as
+`&amp;`, `&lt;` and `&gt;` — which also stops `<!channel>`, `<@U123>`, `<!subteam^…>` and
+`<https://evil|innocent>` from being read as a mention or a link. For the rest:
+
+- `@channel`, `@here`, `@everyone` in plain text become mentions when a message is sent
+  with `link_names` or a mrkdwn object without `verbatim`; a WORD JOINER after the `@`
+  keeps them text whatever the flags (we also send `verbatim: true`).
+- The formatting characters `*`, `_`, `~` and `` ` `` are written as the fallback of a
+  `<!date>` token with an invalid format: Slack always renders a date token's fallback as
+  plain text (the technique jsx-slack's `<Escape>` uses). A `>` at the start of a line
+  (a quote) gets an invisible SOFT HYPHEN before it.
+- Label values go into inline code (`escape_code`), where Slack applies no formatting and
+  which copies back exactly; a backtick inside becomes MODIFIER LETTER GRAVE ACCENT.
+
+`fit` cuts text so that its *escaped* form fits a limit, never inside an entity or token.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+WORD_JOINER = "\u2060"
+SOFT_HYPHEN = "\u00ad"
+ELLIPSIS = "…"
+_FORMAT_CHARS = frozenset("*_~`")
+_DATE_TOKEN = "<!date^00000000^{_}|%s>"
+_BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _entity(ch: str) -> str:
+    if ch == "&":
+        return "&amp;"
+    if ch == "<":
+        return "&lt;"
+    if ch == ">":
+        return "&gt;"
+    return ch
+
+
+def escape_text(text: str) -> str:
+    """Alert text (an annotation, a name) as literal mrkdwn: no mention, link or formatting."""
+    return "".join(_escape_pieces(text))
+
+
+def _escape_pieces(text: str) -> list[str]:
+    """One escaped piece per input character (so `fit` can stop between any two)."""
+    text = _CONTROL.sub("", text)
+    pieces: list[str] = []
+    at_line_start = True
+    broadcast_ends: set[int] = {m.start() + 1 for m in _BROADCAST.finditer(text)}
+    for i, ch in enumerate(text):
+        if ch in _FORMAT_CHARS:
+            piece = _DATE_TOKEN % ch
+        elif ch == ">" and at_line_start:
+            piece = SOFT_HYPHEN + "&gt;"
+        else:
+            piece = _entity(ch)
+        if i in broadcast_ends:
+            piece = WORD_JOINER + piece
+        pieces.append(piece)
+        if ch == "\n":
+            at_line_start = True
+        elif not ch.isspace():
+            at_line_start = False
+    return pieces
+
+
+def escape_code(text: str) -> str:
+    """A value shown inside `inline code`: entities, no backtick, one line."""
+    return "".join(_code_pieces(text))
+
+
+def _code_pieces(text: str) -> list[str]:
+    text = _CONTROL.sub("", text)
+    out = []
+    for ch in text:
+        if ch == "`":
+            out.append("\u02cb")
+        elif ch in "\r\n\t":
+            out.append(" ")
+        else:
+            out.append(_entity(ch))
+    return out
+
+
+def code(text: str, limit: int = 200) -> str:
+    """`text` in inline code, at most `limit` characters including the backticks."""
+    inner = fit(text, max(limit - 2, 1), _code_pieces)
+    return f"`{inner}`" if inner else "``"
+
+
+def fit(text: str, limit: int, pieces: Callable[[str], list[str]] = _escape_pieces) -> str:
+    """The longest escaped prefix of `text` that fits `limit` characters; "…" marks a cut."""
+    parts = pieces(text)
+    total = sum(len(p) for p in parts)
+    if total <= limit:
+        return "".join(parts)
+    budget = limit - len(ELLIPSIS)
+    out: list[str] = []
+    used = 0
+    for p in parts:
+        if used + len(p) > budget:
+            break
+        out.append(p)
+        used += len(p)
+    return "".join(out) + ELLIPSIS if budget >= 0 else ""
+
+
+def fit_text(text: str, limit: int) -> str:
+    return fit(text, limit, _escape_pieces)
+
+
+def plain(text: str, limit: int) -> str:
+    """For `plain_text` objects (headers, buttons): no parsing happens there, only length counts."""
+    text = _CONTROL.sub("", text).replace("\n", " ")
+    if len(text) <= limit:
+        return text
+    return text[: max(limit - 1, 0)] + ELLIPSIS
+
+
+def truncate_mrkdwn(text: str, limit: int) -> str:
+    """Trusted mrkdwn (a user's own template, our own markup) cut to `limit` without leaving a
+    broken `<…>` token or entity at the end."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(limit - 1, 0)]
+    lt = cut.rfind("<")
+    if lt > cut.rfind(">"):
+        cut = cut[:lt]
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut + ELLIPSIS
