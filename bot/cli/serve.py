@@ -138,6 +138,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"alertbot: error: the configuration in {settings.config_path} is invalid; not starting",
               file=sys.stderr)
         return 1
+    from bot.store.base import StoreUnavailable
+    from bot.store.sql import SqlStore
+
+    try:
+        SqlStore(settings.database_url)  # checks the URL only; nothing is opened yet
+    except StoreUnavailable as exc:
+        print(f"alertbot: error: --database: {exc}", file=sys.stderr)
+        return 1
     for warning in config.warnings:
         log.warning(f"configuration warning: {warning}")
     log.info("starting", config=settings.config_path, listen=settings.listen,

@@ -58,7 +58,8 @@ class Runtime:
     # ------------------------------------------------------------------ lifecycle
     @property
     def ready(self) -> bool:
-        return self.engine is not None and self.engine.ready and self._loop_task is not None
+        return (self.engine is not None and self.engine.ready and self._loop_task is not None
+                and not self._loop_task.done())
 
     async def start(self) -> None:
         self.http = await HttpClient.create()
@@ -74,6 +75,9 @@ class Runtime:
             except StoreUnavailable as exc:
                 self.boot_error = str(exc)
                 log.error("database unavailable; retrying", error=str(exc), retry_in_seconds=round(delay, 1))
+            except Exception as exc:  # a bug: keep trying, and say so, rather than sit unready in silence
+                self.boot_error = f"start-up failed: {type(exc).__name__}"
+                log.exception("start-up failed; retrying", retry_in_seconds=round(delay, 1))
             await asyncio.sleep(delay)
             delay = min(delay * 2, BOOT_RETRY_MAX_S)
 

@@ -45,6 +45,10 @@ def test_missing_config_and_bad_options(tmp_path: Path) -> None:
         1, "alertbot: error: --listen 'nowhere': expected HOST:PORT, e.g. 127.0.0.1:9093")
     out = _serve(["--max-body-size", "lots"], tmp_path)
     assert out.returncode == 1 and "--max-body-size 'lots'" in out.stderr
+    shutil.copy(ROOT / "routes.yaml", tmp_path / "routes.yaml")
+    out = _serve(["--database", "mysql://u:secretpw@db/alerts", "--listen", f"127.0.0.1:{free_port()}"], tmp_path)
+    assert out.returncode == 1 and out.stderr.startswith("alertbot: error: --database: database ") \
+        and "unsupported" in out.stderr and "secretpw" not in out.stderr, out.stderr
     out = _serve(["--webhook-bearer-token-file", str(tmp_path / "absent")], tmp_path)
     assert out.returncode == 1 and "webhook bearer token: cannot read" in out.stderr
     assert "Traceback" not in out.stderr
