@@ -10,11 +10,13 @@ the tolerance is what it is.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 from datetime import UTC, datetime
 
 import pytest
 
-from tests.differential.harness import compare, run_scenario, side_by_side
+from tests.differential.harness import compare, run_scenario, sequences, side_by_side
 from tests.differential.scenarios import SCENARIOS, Scenario, start_is_safe
 
 pytestmark = [pytest.mark.differential, pytest.mark.peer, pytest.mark.slow]
@@ -29,9 +31,23 @@ async def test_same_notifications_as_alertmanager(scenario: Scenario, tmp_path) 
     # The scenario itself must be valid for Alertmanager, and must make it say something.
     assert not res.left.errors, f"Alertmanager refused the scenario's requests: {res.left.errors}\n{res.left.log}"
     assert res.left.requests, f"Alertmanager sent no notification at all in {scenario.name}\n{res.left.log}"
+    _log_timing(scenario, res)
     problems = compare(res.left.requests, res.right.requests, scenario.tolerance, res.posted_times)
     problems += [f"{res.right.side} refused: {e}" for e in res.right.errors]
     assert not problems, side_by_side(res, f"{scenario.name} ({scenario.doc}) started {res.start:%H:%M:%S}", problems)
+
+
+def _log_timing(scenario: Scenario, res) -> None:  # type: ignore[no-untyped-def]
+    """With ALERTBOT_DIFF_TIMINGS=FILE, appends how much of the tolerance each run used."""
+    path = os.environ.get("ALERTBOT_DIFF_TIMINGS")
+    if not path:
+        return
+    sl, sr = sequences(res.left.requests), sequences(res.right.requests)
+    deltas = [b.t - a.t for k in sl for a, b in zip(sl[k], sr.get(k, []), strict=False)]
+    with open(path, "a") as fh:
+        fh.write(json.dumps({"scenario": scenario.name, "against": res.right.side, "pairs": len(deltas),
+                             "max_abs_ms": round(max(map(abs, deltas), default=0) * 1000, 1),
+                             "mean_ms": round(sum(deltas) / len(deltas) * 1000, 1) if deltas else 0}) + "\n")
 
 
 def test_scenarios_are_distinct_and_enough() -> None:
