@@ -348,7 +348,7 @@ class PagerDutyExtension(Extension):
         else:
             error = str(effects.get("error") or "not delivered")
             target.update(error=error, failed_action=action, failed_ns=txn.now.ns)
-            txn.audit("alertbot", "pagerduty event refused", st.get("group_id", ""), action=action, target=t,
+            txn.audit("alertbot", "pagerduty event refused", st.get("group_id", ""), event_action=action, target=t,
                       error=error)
             self._note(txn, st, f":warning: PagerDuty refused the {action} event ({t}): {error}")
         self._save(txn, key, st)
