@@ -527,7 +527,7 @@ def by_name(name: str) -> Scenario:
 
 
 def start_is_safe(now: datetime | None = None) -> bool:
-    """Whether the time-interval scenario can run now: not within a minute of midnight UTC
-    (today/tomorrow would change under it)."""
+    """Whether the time-interval scenario can run now: not in the minute before or after a full
+    hour (today/tomorrow change at midnight UTC, this month in Berlin at 22:00 or 23:00 UTC)."""
     now = now or datetime.now(UTC)
-    return not (now.hour == 23 and now.minute == 59) and not (now.hour == 0 and now.minute == 0)
+    return now.minute not in (59, 0)
