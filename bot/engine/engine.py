@@ -414,6 +414,20 @@ class Engine:
     async def cycle(self) -> bool:
         """Applies all queued work and due timers, commits, then answers. Returns whether
         anything was done."""
+        taken = (self._ingests, self._calls, self._deliveries)
+        try:
+            return await self._cycle()
+        except Exception as exc:
+            # A bug in applying the work: its callers must not wait for ever; memory is
+            # rebuilt from the database by the caller of cycle().
+            for work in taken:
+                for item in work:
+                    fut = item.future
+                    if fut is not None and not fut.done():
+                        fut.set_exception(StoreUnavailable(f"engine error: {type(exc).__name__}: {exc}"))
+            raise
+
+    async def _cycle(self) -> bool:
         now = self.clock.now()
         ingests, self._ingests = self._ingests, []
         deliveries, self._deliveries = self._deliveries, []
@@ -485,6 +499,16 @@ class Engine:
                     ext.on_timer(key, txn)
                 except Exception:
                     log.exception("timer %s/%s failed", ext_name, key)
+
+    def _fail_waiting(self, exc: BaseException) -> None:
+        """Fails every queued caller (their work was not stored)."""
+        for ing in self._ingests:
+            if ing.future is not None and not ing.future.done():
+                ing.future.set_exception(StoreUnavailable(f"engine error: {type(exc).__name__}"))
+        for call in self._calls:
+            if call.future is not None and not call.future.done():
+                call.future.set_exception(StoreUnavailable(f"engine error: {type(exc).__name__}"))
+        self._ingests, self._calls, self._queued_alerts = [], [], 0
 
     async def _recover(self) -> None:
         self.ready = False
@@ -683,8 +707,10 @@ class Engine:
                     pass
             try:
                 await self.cycle()
-            except Exception:  # never let the loop die; the next cycle retries from stored state
-                log.exception("engine cycle failed")
+            except Exception as exc:  # a bug: never let the loop die, never leave a caller waiting
+                log.exception("engine cycle failed; state reloaded from the database")
+                self._fail_waiting(exc)
+                await self._recover()
                 await asyncio.sleep(0.1)
 
     # ------------------------------------------------------------------ queries (API)

@@ -54,6 +54,7 @@ class Runtime:
         self._boot_task: asyncio.Task[None] | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._reload_lock = asyncio.Lock()
+        self.runbooks = _load_runbooks(config)
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -146,12 +147,23 @@ class Runtime:
             else:
                 integrations = build_integrations(config, self.http)
             self.config = config
+            self.runbooks = _load_runbooks(config)
             self.metrics.config_success.set(1)
             self.metrics.config_success_time.set(time.time())
             log.info("configuration reloaded", file=self.settings.config_path,
                      receivers=len(config.model.receivers))
             describe_receivers(config, integrations)
             return config
+
+
+def _load_runbooks(config: Config):  # type: ignore[no-untyped-def]
+    """The runbook catalog (ALERTBOT_RUNBOOKS or ./runbooks); a broken file is logged with its
+    reason and the rest of the catalog still works."""
+    from bot.runbooks import Catalog
+
+    catalog = Catalog.load(templates=config.templates, matchers_mode=config.matchers_mode)
+    log.info("runbooks loaded", runbooks=len(catalog.runbooks), problems=len(catalog.problems))
+    return catalog
 
 
 def _open_store(settings: Settings) -> Store:
