@@ -165,8 +165,8 @@ route:
 
 scenario(Scenario(
     "inhibition",
-    "critical inhibits warning with equal cluster; the target reappears when the source resolves; "
-    "alerts matching both sides of a rule never inhibit each other.",
+    "critical inhibits warning with equal cluster (a label both lack counts as equal); the target "
+    "reappears when the source resolves; alerts matching both sides of a rule never inhibit each other.",
     ROOT_1_2 + """\
 inhibit_rules:
 - source_matchers: [severity="critical"]
@@ -177,7 +177,8 @@ inhibit_rules:
 """ + hooks("hook"),
     [(0.0, post(alert("alertname=Warn,severity=warning,cluster=c1"), alert("alertname=Warn,severity=warning,cluster=c2"),
                 alert("alertname=Warn,severity=warning"), alert("alertname=Crit,severity=critical,cluster=c1"),
-                alert("alertname=Both,kind=both,inst=x"), alert("alertname=Both,kind=both,inst=y"))),
+                alert("alertname=Both,kind=both,inst=x"), alert("alertname=Both,kind=both,inst=y"),
+                alert("alertname=Warn2,severity=warning,inst=n"), alert("alertname=Crit2,severity=critical,inst=n"))),
      (2.0, post(alert("alertname=Crit,severity=critical,cluster=c1", ends=2.0)))],
     duration=4.5,
 ))
