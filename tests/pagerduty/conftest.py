@@ -81,20 +81,29 @@ def harness(fake_pd: FakePagerDuty, http: HttpClient) -> Callable[..., PDHarness
 
 
 class SlackStandIn(Extension):
-    """Stands in for the Slack extension's side of the seam (thread_note/refresh): records."""
+    """Stands in for the Slack extension's side of the seam (`refresh` with a story): records
+    each call and what the PagerDuty incident looked like to it at that moment."""
 
     name = "slack"
 
     def __init__(self) -> None:
         self.notes: list[tuple[str, str]] = []
-        self.refreshed: list[str] = []
+        self.kinds: list[str] = []
+        self.refreshed: list[tuple[str, str | None]] = []  # (group id, incident status it read)
         self.acked: set[str] = set()
+        self.engine = None
 
-    def thread_note(self, group_id: str, text: str, txn: Txn) -> None:
-        self.notes.append((group_id, text))
+    def attach(self, engine) -> None:  # type: ignore[no-untyped-def]
+        self.engine = engine
 
-    def refresh(self, group_id: str, txn: Txn) -> None:
-        self.refreshed.append(group_id)
+    def refresh(self, group_id: str, txn: Txn, *, story: str | None = None, story_kind: str = "note") -> bool:
+        pd = txn.engine.extension("pagerduty")
+        st = pd.incident_of(group_id) if pd is not None else None
+        self.refreshed.append((group_id, (st or {}).get("status")))
+        if story:
+            self.notes.append((group_id, story))
+            self.kinds.append(story_kind)
+        return True
 
     def suppress_repeat(self, group: AggrGroup) -> bool:
         return group.id in self.acked

@@ -352,3 +352,100 @@ async def test_manual_page(harness: Callable[..., PDHarness], fake_pd: FakePager
     assert fake_pd.actions(key) == ["trigger"]
     with pytest.raises(NotPageable):
         await call(h, h.service.trigger_manual("team", "x", "U1"))
+
+
+async def test_pagerduty_webhooks_update_the_incident_and_the_slack_message(
+        harness: Callable[..., PDHarness], fake_pd: FakePagerDuty) -> None:
+    import json
+
+    slack = SlackStandIn()
+    h = harness()
+    h.engine.extensions.append(slack)
+    await h.start()
+    await h.post(alert("DiskFull", "a", 0, team="pd"))
+    await h.at(31)
+    await h.deliver()
+    gid = h.group_id("DiskFull")
+    key = dedup_key(h.engine.groups[gid].key)
+    ext = h.service.extension
+
+    async def webhook(event_type: str, webhook_id: str, **kw: Any) -> Any:
+        body, headers = fake_pd.webhook(event_type, key, secrets=["s"], webhook_id=webhook_id, **kw)
+        event = json.loads(body)["event"]
+        return await call(h, h.engine.transact(lambda txn: ext.apply_webhook(txn, headers["X-Webhook-Id"], event)))
+
+    result = await webhook("incident.acknowledged", "wh-1", agent="Alice Oncall")
+    assert result.outcome == "applied" and result.group_id == gid
+    # Slack was told after the state was saved: its redraw read "acknowledged".
+    assert slack.refreshed[-1] == (gid, "acknowledged")
+    assert slack.notes[-1] == (gid, ":eyes: Acknowledged in PagerDuty by Alice Oncall (incident #1).")
+    assert slack.kinds[-1] == "ack"
+    assert ext.suppress_repeat(h.engine.groups[gid])
+    st = h.incident("DiskFull")
+    assert st["ack"]["source"] == "pagerduty" and st["incident"]["html_url"] == "https://acme.pagerduty.com/incidents/Q000001"
+    notes = len(slack.notes)
+    assert (await webhook("incident.acknowledged", "wh-1")).outcome == "duplicate"
+    assert len(slack.notes) == notes
+    await webhook("incident.unacknowledged", "wh-2", agent=None)
+    assert h.incident("DiskFull")["status"] == "triggered" and h.incident("DiskFull")["ack"] is None
+    assert not ext.suppress_repeat(h.engine.groups[gid])
+    await webhook("incident.reassigned", "wh-3", agent="Bob Backup", assignees=["<!channel> Eve"])
+    assert slack.notes[-1][1] == (":busts_in_silhouette: Reassigned in PagerDuty by Bob Backup to &lt;!channel&gt; Eve "
+                                  "(incident #1).")
+    await webhook("incident.escalated", "wh-4", assignees=["Carol Level2"])
+    assert slack.notes[-1][1] == ":arrow_up: Escalated in PagerDuty (incident #1) to Carol Level2."
+    await webhook("incident.resolved", "wh-5", agent="Bob Backup")
+    assert slack.notes[-1][1] == (":white_check_mark: Resolved in PagerDuty by Bob Backup (incident #1); alerts of "
+                                  "this group are still firing.")
+    assert h.incident("DiskFull")["status"] == "resolved"
+    other = json.loads(fake_pd.webhook("incident.acknowledged", "not-ours", secrets=["s"])[0])["event"]
+    ignored = await call(h, h.engine.transact(lambda txn: ext.apply_webhook(txn, "wh-6", other)))
+    assert ignored.outcome == "ignored"
+    actions = [r.action for r in await h.store.audit(gid)]
+    assert {"incident.acknowledged", "incident.unacknowledged", "incident.reassigned", "incident.escalated",
+            "incident.resolved"} <= set(actions)
+
+
+async def test_a_pagerduty_acknowledgement_stops_a_waiting_escalation(
+        harness: Callable[..., PDHarness], fake_pd: FakePagerDuty) -> None:
+    import json
+
+    h = harness()
+    await h.start()
+    await h.post(alert("ModelDown", "m1", 0, team="slackfirst"))
+    await h.at(31)
+    key = dedup_key(h.engine.groups[h.group_id("ModelDown")].key)
+    st = h.engine.kv[("pagerduty.incident", key)]
+    st["incident"] = {"id": "QX"}  # known from an earlier webhook; this one comes without our key
+    body, headers = fake_pd.webhook("incident.acknowledged", "grouped-by-pagerduty", secrets=["s"])
+    event = json.loads(body)["event"]
+    event["data"]["id"] = "QX"
+    ext = h.service.extension
+    result = await call(h, h.engine.transact(lambda txn: ext.apply_webhook(txn, "wh-x", event)))
+    assert result.outcome == "applied"
+    await h.at(40 * MIN)
+    await h.deliver()
+    assert fake_pd.accepted == []
+    assert h.incident("ModelDown")["escalation"]["state"] == "acknowledged"
+
+
+async def test_the_matched_runbook_goes_into_links_and_custom_details(fake_pd: FakePagerDuty, http: Any) -> None:
+    from bot.notify.pagerduty import PagerDutyService
+    from bot.runbooks import Catalog
+    from tests.pagerduty.conftest import CONFIG, config_for
+
+    catalog = Catalog.load("runbooks", quiet=True)
+    assert catalog.get("api-high-error-rate") is not None
+    h = PDHarness(config_for(fake_pd, CONFIG), http, service=PagerDutyService(http, runbooks=catalog))
+    await h.start()
+    await h.post(alert("APIHighErrorRate", "api-0", 0, team="pd", service="api"))
+    await h.at(31)
+    await h.deliver()
+    (event,) = fake_pd.accepted
+    url = "https://git.example.com/mlops/alertbot/blob/main/runbooks/api-high-error-rate.md"
+    assert event["links"] == [{"href": url, "text": "Runbook: API error rate above 1%"}]
+    rb = event["payload"]["custom_details"]["runbook"]
+    assert rb["title"] == "API error rate above 1%" and rb["url"] == url and rb["owner"] == "platform-api"
+    assert rb["first_steps"] and rb["first_steps"][0].startswith("**Find what fails.**")
+    # Alertmanager's own details are still there, as strings.
+    assert event["payload"]["custom_details"]["num_firing"] == "1"

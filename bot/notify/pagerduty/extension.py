@@ -49,6 +49,7 @@ from bot.notify.pagerduty.payload import (
     stored,
     truncate_runes,
 )
+from bot.notify.pagerduty.slack_seam import esc
 
 if TYPE_CHECKING:
     from bot.notify.pagerduty.service import PagerDutyService
@@ -125,6 +126,7 @@ class PagerDutyExtension(Extension):
     def __init__(self, service: PagerDutyService) -> None:
         self.service = service
         self.engine: Engine | None = None
+        self._tell: list[tuple[str, str | None, str]] = []  # Slack lines waiting for the state to be saved
 
     def attach(self, engine: Engine) -> None:
         self.engine = engine
@@ -137,6 +139,10 @@ class PagerDutyExtension(Extension):
     def _save(self, txn: Txn, key: str, st: dict[str, Any]) -> None:
         st["updated_ns"] = txn.now.ns
         txn.put_kv(NS_INCIDENT, key, st)
+        # Slack redraws from the saved state (incident_of), so it is told only now.
+        pending, self._tell = self._tell, []
+        for group_id, text, kind in pending:
+            self.service.tell_slack(txn, group_id, text, kind)
 
     @staticmethod
     def _new(group: AggrGroup | None) -> dict[str, Any]:
@@ -183,10 +189,11 @@ class PagerDutyExtension(Extension):
         # is one whose repeats are held back.
         return any(e.suppress_repeat(group) for e in engine.extensions if e is not self)
 
-    def _note(self, txn: Txn, st: dict[str, Any], text: str, refresh: bool = True) -> None:
-        """A line for the group's Slack thread (kept in the state as well)."""
-        st["notes"] = (st.get("notes") or [])[-(MAX_NOTES - 1):] + [{"at_ns": txn.now.ns, "text": text}]
-        self.service.tell_slack(txn, st.get("group_id", ""), text, refresh=refresh)
+    def _note(self, txn: Txn, st: dict[str, Any], text: str, kind: str = "note") -> None:
+        """A line for the group's Slack thread (trusted mrkdwn: outside text escaped with
+        `esc`), kept in the state too; told to Slack once the state is saved."""
+        st["notes"] = (st.get("notes") or [])[-(MAX_NOTES - 1):] + [{"at_ns": txn.now.ns, "text": text, "kind": kind}]
+        self._tell.append((st.get("group_id", ""), text, kind))
 
     def _enqueue(self, txn: Txn, st: dict[str, Any], integ: Any, payload: str, key: str, via: str) -> str:
         gid = st.get("group_id", "")
@@ -318,7 +325,7 @@ class PagerDutyExtension(Extension):
                 e.update(state="paged", paged_ns=txn.now.ns, fps=sorted(f"{a.fingerprint:016x}" for a in firing))
                 txn.audit("alertbot", "escalate", group.id, receiver=e["receiver"], page_after=after, sent_to=sent)
                 self._note(txn, st, f":rotating_light: Nobody acknowledged within {after}: paging PagerDuty "
-                                    f"(receiver `{e['receiver']}`).")
+                                    f"(receiver {esc(e['receiver'])}).", "escalation")
         self._save(txn, key, st)
 
     def on_delivered(self, row: Any, ok: bool, effects: dict, txn: Txn) -> None:
@@ -332,6 +339,7 @@ class PagerDutyExtension(Extension):
             st = self._new(txn.engine.groups.get(row.group_id))
         t = f"{row.receiver}/{row.integration_index}"
         target = st["targets"].setdefault(t, {"via": "route" if row.flush_id else "manual"})
+        before = st.get("status")
         if ok:
             target.update(action=action, at_ns=txn.now.ns, error="")
             if action == TRIGGER and st.get("status") in ("none", "resolved", None):
@@ -350,7 +358,9 @@ class PagerDutyExtension(Extension):
             target.update(error=error, failed_action=action, failed_ns=txn.now.ns)
             txn.audit("alertbot", "pagerduty event refused", st.get("group_id", ""), event_action=action, target=t,
                       error=error)
-            self._note(txn, st, f":warning: PagerDuty refused the {action} event ({t}): {error}")
+            self._note(txn, st, f":warning: PagerDuty refused the {esc(action)} event ({esc(t)}): {esc(error)}")
+        if st.get("status") != before and st.get("group_id"):
+            self._tell.append((st["group_id"], None, "note"))  # the message shows the incident's status
         self._save(txn, key, st)
 
     def on_group_closed(self, group: AggrGroup, txn: Txn) -> None:
@@ -384,7 +394,8 @@ class PagerDutyExtension(Extension):
         if resolved:
             txn.audit("alertbot", "resolve", group.id, sent_to=resolved,
                       reason="group resolved without a resolve from its flush (muted or escalated)")
-            self._note(txn, st, ":white_check_mark: All alerts resolved: resolving the PagerDuty incident.")
+            self._note(txn, st, ":white_check_mark: All alerts resolved: resolving the PagerDuty incident.",
+                       "resolved")
         if left_open:
             txn.audit("alertbot", "leave open", group.id, targets=left_open, reason="nobody acknowledged")
             self._note(txn, st, ":warning: All alerts resolved, but nobody acknowledged the page: the PagerDuty "
@@ -459,8 +470,8 @@ class PagerDutyExtension(Extension):
                                 "fps": sorted(f"{a.fingerprint:016x}" for a in firing), "by": actor}
             sent = self._page(txn, st, group, alerts, receiver, f"paged by {actor}", "escalation")
             txn.audit(actor, "page", group.id, receiver=receiver, summary=summary, sent_to=sent)
-            self._note(txn, st, f":rotating_light: {actor} paged PagerDuty (receiver `{receiver}`)"
-                                + (f": {summary}" if summary else "."))
+            self._note(txn, st, f":rotating_light: {actor} paged PagerDuty (receiver {esc(receiver)})"
+                                + (f": {esc(summary)}" if summary else "."), "escalation")
             self._save(txn, key, st)
             return key
         key = f"alertbot-{uuid.uuid4().hex}"
@@ -506,10 +517,11 @@ class PagerDutyExtension(Extension):
         if st is None:
             return WebhookResult("ignored", f"{etype}: incident {data.get('id')} is not one of alertbot's")
         agent = event.get("agent") if isinstance(event.get("agent"), dict) else {}
-        who = str(agent.get("summary") or "PagerDuty")
+        who_raw = str(agent.get("summary") or "PagerDuty")
+        who = esc(who_raw)
         from_us = agent.get("type") in ("service_reference", "integration_reference") or not event.get("agent")
         number = data.get("number")
-        name = f"#{number}" if number else str(data.get("id", ""))
+        name = esc(f"#{number}" if number else str(data.get("id", "")))
         assignees = [str(a.get("summary", "")) for a in data.get("assignees") or [] if isinstance(a, dict)]
         st["incident"] = {
             "id": data.get("id"), "number": number, "html_url": data.get("html_url"), "title": data.get("title"),
@@ -524,7 +536,7 @@ class PagerDutyExtension(Extension):
         if etype == "incident.acknowledged":
             st["status"] = "acknowledged"
             if not st.get("ack"):
-                st["ack"] = {"by": who, "at": at, "at_ns": txn.now.ns, "source": "pagerduty", "comment": ""}
+                st["ack"] = {"by": who_raw, "at": at, "at_ns": txn.now.ns, "source": "pagerduty", "comment": ""}
                 note = f":eyes: Acknowledged in PagerDuty by {who} (incident {name})."
             e = st.get("escalation")
             if e and e.get("state") == "waiting":
@@ -536,7 +548,7 @@ class PagerDutyExtension(Extension):
             note = f":bell: No longer acknowledged in PagerDuty (incident {name}): it is triggered again."
         elif etype == "incident.resolved":
             st["status"] = "resolved"
-            st["resolved_by"] = {"by": who, "at": at, "at_ns": txn.now.ns, "source": "pagerduty"}
+            st["resolved_by"] = {"by": who_raw, "at": at, "at_ns": txn.now.ns, "source": "pagerduty"}
             still = group is not None and any(not a.resolved_at(txn.now) for a in group.alerts.values())
             if not from_us:
                 note = f":white_check_mark: Resolved in PagerDuty by {who} (incident {name})" + (
@@ -545,18 +557,19 @@ class PagerDutyExtension(Extension):
             st["status"] = "triggered"
             note = f":bell: Reopened in PagerDuty by {who} (incident {name})."
         elif etype == "incident.escalated":
-            note = f":arrow_up: Escalated in PagerDuty (incident {name}) to {', '.join(assignees) or 'the next level'}."
+            note = f":arrow_up: Escalated in PagerDuty (incident {name}) to {esc(', '.join(assignees)) or 'the next level'}."
         elif etype == "incident.reassigned":
-            note = f":busts_in_silhouette: Reassigned in PagerDuty by {who} to {', '.join(assignees) or 'nobody'} " \
+            note = f":busts_in_silhouette: Reassigned in PagerDuty by {who} to {esc(', '.join(assignees)) or 'nobody'} " \
                    f"(incident {name})."
         elif etype == "incident.triggered":
             if st.get("status") in ("none", None):
                 st["status"] = "triggered"
-        txn.audit(f"pagerduty:{who}", etype, st.get("group_id", ""), incident=data.get("id"), webhook_id=webhook_id)
+        txn.audit(f"pagerduty:{who_raw}", etype, st.get("group_id", ""), incident=data.get("id"), webhook_id=webhook_id)
         if note:
-            self._note(txn, st, note)
+            self._note(txn, st, note, "ack" if etype == "incident.acknowledged" else
+                       "resolved" if etype == "incident.resolved" else "escalation")
         else:
-            self.service.tell_slack(txn, st.get("group_id", ""), None, refresh=True)
+            self._tell.append((st.get("group_id", ""), None, "note"))  # redraw: the incident's link and status
         self._save(txn, key, st)
         return WebhookResult("applied", etype, st.get("group_id", ""), (note,) if note else ())
 

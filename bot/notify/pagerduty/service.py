@@ -76,9 +76,9 @@ class PagerDutyService:
             log.error("pagerduty_runbook_failed", error=str(exc))
             return [], None
 
-    def tell_slack(self, txn: Txn, group_id: str, text: str | None, refresh: bool = True) -> None:
+    def tell_slack(self, txn: Txn, group_id: str, text: str | None, kind: str = "note") -> None:
         try:
-            tell_slack(txn, group_id, text, refresh)
+            tell_slack(txn, group_id, text, kind)
         except Exception:
             log.exception("pagerduty_slack_note_failed", group_id=group_id)
 
