@@ -449,3 +449,31 @@ async def test_the_matched_runbook_goes_into_links_and_custom_details(fake_pd: F
     assert rb["first_steps"] and rb["first_steps"][0].startswith("**Find what fails.**")
     # Alertmanager's own details are still there, as strings.
     assert event["payload"]["custom_details"]["num_firing"] == "1"
+
+
+async def test_webhook_ids_and_closed_incidents_are_forgotten_after_a_week(
+        harness: Callable[..., PDHarness], fake_pd: FakePagerDuty) -> None:
+    import json
+
+    h = harness()
+    await h.start()
+    await h.post(alert("DiskFull", "a", 0, team="pd"))
+    await h.at(31)
+    await h.deliver()
+    gid = h.group_id("DiskFull")
+    key = dedup_key(h.engine.groups[gid].key)
+    body, headers = fake_pd.webhook("incident.acknowledged", key, secrets=["s"], webhook_id="wh-old")
+    ext = h.service.extension
+    await call(h, h.engine.transact(lambda txn: ext.apply_webhook(txn, "wh-old", json.loads(body)["event"])))
+    assert ("pagerduty.webhook", "wh-old") in h.engine.kv
+    await h.at(100)
+    await h.post(alert("DiskFull", "a", 0, 100, team="pd"))
+    await h.at(31 + 10 * MIN)
+    await h.deliver()
+    assert not h.engine.groups
+    assert h.service.incident(gid)["closed"]  # still shown for a closed group (late webhooks)
+    await h.at(8 * 86400)
+    assert ("pagerduty.webhook", "wh-old") not in h.engine.kv
+    assert ("pagerduty.incident", key) not in h.engine.kv
+    assert h.service.incident(gid) is None
+    assert not any(ns == "timer" and k.startswith("pagerduty|") for ns, k in h.engine.kv)

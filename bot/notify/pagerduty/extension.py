@@ -127,6 +127,8 @@ class PagerDutyExtension(Extension):
         self.service = service
         self.engine: Engine | None = None
         self._tell: list[tuple[str, str | None, str]] = []  # Slack lines waiting for the state to be saved
+        self._by_group: dict[str, str] = {}  # group id -> dedup_key, for groups that are gone
+        self._indexed: int | None = None  # id() of the engine's kv the index was built from
 
     def attach(self, engine: Engine) -> None:
         self.engine = engine
@@ -139,6 +141,8 @@ class PagerDutyExtension(Extension):
     def _save(self, txn: Txn, key: str, st: dict[str, Any]) -> None:
         st["updated_ns"] = txn.now.ns
         txn.put_kv(NS_INCIDENT, key, st)
+        if st.get("group_id"):
+            self._by_group[st["group_id"]] = key
         # Slack redraws from the saved state (incident_of), so it is told only now.
         pending, self._tell = self._tell, []
         for group_id, text, kind in pending:
@@ -151,13 +155,21 @@ class PagerDutyExtension(Extension):
                 "closed": False, "notes": []}
 
     def _find(self, engine: Engine, group_id: str) -> tuple[str, dict[str, Any]] | None:
-        """The incident state of a group that may be gone (newest first)."""
-        found = [(k, v) for (ns, k), v in engine.kv.items()
-                 if ns == NS_INCIDENT and isinstance(v, dict) and v.get("group_id") == group_id]
-        if not found:
+        """The incident state of a group that may be gone (its newest)."""
+        if self._indexed != id(engine.kv):  # first use, or the state was reloaded from the database
+            newest: dict[str, tuple[int, str]] = {}
+            for (ns, k), v in engine.kv.items():
+                if ns == NS_INCIDENT and isinstance(v, dict) and v.get("group_id"):
+                    at = int(v.get("updated_ns", 0))
+                    if v["group_id"] not in newest or at >= newest[v["group_id"]][0]:
+                        newest[v["group_id"]] = (at, k)
+            self._by_group = {g: k for g, (_, k) in newest.items()}
+            self._indexed = id(engine.kv)
+        key = self._by_group.get(group_id)
+        value = engine.kv.get((NS_INCIDENT, key)) if key else None
+        if not isinstance(value, dict) or value.get("group_id") != group_id:
             return None
-        k, v = max(found, key=lambda kv: kv[1].get("updated_ns", 0))
-        return k, copy.deepcopy(v)
+        return key, copy.deepcopy(value)  # type: ignore[return-value]
 
     @staticmethod
     def _pd_integrations(engine: Engine, receiver: str) -> list[Any]:
@@ -249,6 +261,7 @@ class PagerDutyExtension(Extension):
 
     # ------------------------------------------------------------------ engine hooks
     def on_flush(self, group: AggrGroup, alerts: Sequence[Alert], txn: Txn) -> None:
+        self._tell.clear()  # nothing left over from a hook that failed half-way
         engine = txn.engine
         firing = [a for a in alerts if not a.resolved_at(txn.now)]
         esc = getattr(group.route.config, "escalation", None)
@@ -292,6 +305,7 @@ class PagerDutyExtension(Extension):
                 e["fps"] = fps
 
     def on_timer(self, key: str, txn: Txn) -> None:
+        self._tell.clear()  # nothing left over from a hook that failed half-way
         kind, _, arg = key.partition("|")
         if kind == "esc":
             self._escalate(txn, arg)
@@ -329,6 +343,7 @@ class PagerDutyExtension(Extension):
         self._save(txn, key, st)
 
     def on_delivered(self, row: Any, ok: bool, effects: dict, txn: Txn) -> None:
+        self._tell.clear()  # nothing left over from a hook that failed half-way
         action, key = action_of(row.payload)
         if not key:
             return
@@ -364,6 +379,7 @@ class PagerDutyExtension(Extension):
         self._save(txn, key, st)
 
     def on_group_closed(self, group: AggrGroup, txn: Txn) -> None:
+        self._tell.clear()  # nothing left over from a hook that failed half-way
         engine = txn.engine
         key = dedup_key(group.key)
         st = self._load(txn, key)
@@ -413,6 +429,7 @@ class PagerDutyExtension(Extension):
 
     # ------------------------------------------------------------------ the chatops API (inside a cycle)
     def acknowledge(self, txn: Txn, group_id: str, actor: str, comment: str = "") -> AckResult:
+        self._tell.clear()  # nothing left over from a hook that failed half-way
         engine = txn.engine
         group = engine.groups.get(group_id)
         if group is not None:
@@ -446,6 +463,7 @@ class PagerDutyExtension(Extension):
 
     def page(self, txn: Txn, receiver: str, summary: str, actor: str, group_id: str = "",
              severity: str = "critical", details: dict[str, Any] | None = None) -> str:
+        self._tell.clear()
         engine = txn.engine
         integs = self._pd_integrations(engine, receiver)
         if not integs:
@@ -495,6 +513,7 @@ class PagerDutyExtension(Extension):
 
     # ------------------------------------------------------------------ PagerDuty's webhooks (inside a cycle)
     def apply_webhook(self, txn: Txn, webhook_id: str, event: dict[str, Any]) -> WebhookResult:
+        self._tell.clear()  # nothing left over from a hook that failed half-way
         if txn.kv(NS_WEBHOOK, webhook_id) is not None:
             return WebhookResult("duplicate", f"webhook {webhook_id} was already processed")
         etype = str(event.get("event_type", ""))

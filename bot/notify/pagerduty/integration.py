@@ -8,7 +8,7 @@ that never does, is worse than a late one.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.config.receivers import PagerdutyConfig
 from bot.notify.base import Notification, Outcome
@@ -53,9 +53,6 @@ class PagerDutyIntegration:
         links, details = self.service.runbook_for(n.alerts)
         event = render_event(n, self.cfg, self.service.templates, runbook_links=links, runbook_details=details)
         return stored(event, self._templated_key(n))
-
-    def render_follow_up(self, event: dict[str, Any]) -> str:
-        return stored(event)
 
     def _templated_key(self, n: Notification) -> str | None:
         # Alertmanager renders the routing key as a template; only a key that *is* one is

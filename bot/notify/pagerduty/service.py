@@ -55,6 +55,22 @@ class PagerDutyService:
                 self.catalog = None
         else:
             self.catalog = self._runbooks_setting
+        self._check_escalations(config)
+
+    @staticmethod
+    def _check_escalations(config: Config) -> None:
+        """Says at start (and reload) when a route's escalation could page nobody."""
+        for route in config.route.walk():
+            esc = getattr(route.config, "escalation", None)
+            if esc is None:
+                continue
+            rcv = config.model.receiver(esc.receiver)
+            if rcv is None:
+                log.error("escalation receiver does not exist: nobody will be paged", route=route.id,
+                          receiver=esc.receiver)
+            elif not rcv.pagerduty_configs:
+                log.error("escalation receiver has no pagerduty_configs: nobody will be paged", route=route.id,
+                          receiver=esc.receiver)
 
     def integration(self, receiver: str, index: int, cfg: PagerdutyConfig) -> PagerDutyIntegration:
         return PagerDutyIntegration(self, receiver, index, cfg, cfg.url or self.global_url, self.http)
@@ -105,8 +121,11 @@ class PagerDutyService:
     async def acknowledge(self, group_id: str, actor: str, comment: str = "") -> AckResult:
         """A group acknowledged in Slack: PagerDuty gets `acknowledge` with the group's dedup_key
         (for each integration that triggered it), a pending Slack-first escalation is cancelled,
-        repeats are held back. Returns once committed; the event is then in the outbox."""
-        engine = self._engine()
+        repeats are held back. Returns once committed; the event is then in the outbox. Without
+        any PagerDuty configured there is nothing to do: the result says nothing was sent."""
+        if self.extension.engine is None:
+            return AckResult(group_id, "", actor, False, (), False)
+        engine = self.extension.engine
         return await engine.transact(lambda txn: self.extension.acknowledge(txn, group_id, actor, comment))
 
     async def trigger_manual(self, receiver: str, summary: str, actor: str, *, group_id: str = "",
