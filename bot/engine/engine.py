@@ -40,6 +40,8 @@ log = logging.getLogger("alertbot.engine")
 NS = 1_000_000_000
 MIN_FLUSH_TIMEOUT_S = 10.0  # Alertmanager's notify.MinTimeout
 ALERT_GC_INTERVAL_S = 1800.0  # --alerts.gc-interval
+NFLOG_GC_INTERVAL_S = 900.0  # the notification log's maintenance interval
+LATE_TICK_NS = 1_000_000_000  # a tick processed later than this re-arms from "now"
 
 
 class Overloaded(Exception):
@@ -210,6 +212,7 @@ class Engine:
         self._calls: list[_Call] = []
         self._wake: asyncio.Event | None = None
         self._last_gc_ns = 0
+        self._last_nflog_gc_ns = 0
         self.kv: dict[tuple[str, str], object] = {}
         self._timers: list[tuple[int, str, str]] = []  # heap of (due ns, extension, key)
         self.ready = False
@@ -247,10 +250,12 @@ class Engine:
             a = alert_from_row(row)
             self.alerts[a.fingerprint] = a
             self.inhibitor.observe(a)
-        self.nflog = {n.key: Entry.from_row(n) for n in state.nflog if n.expires_at_ns > now.ns}
+        self.nflog = {n.key: Entry.from_row(n) for n in state.nflog}
         self.silences = Silences()
         self.silences.load(state.silences)
         self.kv = {(r.namespace, r.key): json.loads(r.value) for r in state.kv}
+        # The maintenance clocks start now: the first GC runs one interval after start-up.
+        self._last_gc_ns = self._last_nflog_gc_ns = now.ns
         self._timers = []
         for (ns, key), value in self.kv.items():
             if ns == "timer" and isinstance(value, dict):
@@ -452,6 +457,8 @@ class Engine:
         self._run_timers(txn)
         if now.ns - self._last_gc_ns >= ALERT_GC_INTERVAL_S * NS:
             self._gc(now, changes)
+        if now.ns - self._last_nflog_gc_ns >= NFLOG_GC_INTERVAL_S * NS:
+            self._gc_nflog(now, changes)
         if not (ingests or deliveries or calls or changes):
             return False
         self.stats.cycles += 1
@@ -541,8 +548,21 @@ class Engine:
     def _apply_flush(self, g: AggrGroup, txn: Txn) -> None:
         now, changes, new_rows = txn.now, txn.changes, txn.new_rows
         opts = g.route.opts
-        # Re-armed before the flush runs, as Alertmanager's timer.
-        g.next_flush_ns = now.ns + round(opts.group_interval * NS)
+        interval_ns = round(opts.group_interval * NS)
+        # Re-armed before the flush runs, as Alertmanager's timer, from the moment the timer
+        # fired: ticks stay on their grid (group_wait + k * group_interval) instead of drifting
+        # by each cycle's latency, which would make repeats land a tick early at random. A
+        # group held back by a slow flush re-arms from when it runs, as Alertmanager's
+        # goroutine does when it reads the expired timer late; the repeat test still uses the
+        # time the timer fired.
+        tick_ns = g.next_flush_ns
+        base_ns = tick_ns
+        if g.held_back or now.ns - tick_ns > min(interval_ns, LATE_TICK_NS):
+            base_ns = now.ns
+            if not g.held_back:
+                tick_ns = now.ns
+        g.held_back = False
+        g.next_flush_ns = base_ns + interval_ns
         g.has_flushed = True
         if not g.alerts:
             changes.groups_upsert.append(g.to_row())
@@ -569,7 +589,10 @@ class Engine:
             integrations = self.integrations.for_receiver(opts.receiver)
             hold_repeat = any(e.suppress_repeat(g) for e in self.extensions)
             for d in fanout(kept, integrations, g.key, g.labels, opts, now, self.nflog, self.external_url, g.route.id,
-                            group_id=g.id, suppress_repeat=hold_repeat):
+                            group_id=g.id, suppress_repeat=hold_repeat, tick=Timestamp(tick_ns)):
+                if d.refresh_only:
+                    self._extend_entry(d.nflog_key, now, opts.repeat_interval, changes)
+                    continue
                 if d.notification is None:
                     self._log_notification(d.nflog_key, d.firing, d.resolved, now, opts.repeat_interval, changes)
                     continue
@@ -588,7 +611,11 @@ class Engine:
                     integration=integ.name, integration_index=integ.index, nflog_key=d.nflog_key, payload=payload,
                     nflog_firing=_fps(d.firing), nflog_resolved=_fps(d.resolved),
                     nflog_expires_ns=expiry_ns(now.ns, opts.repeat_interval), created_at_ns=now.ns,
-                    not_before_ns=now.ns, deadline_ns=deadline, ordering_key=f"{integ.name}:{g.id}")
+                    not_before_ns=now.ns, deadline_ns=deadline,
+                    # Webhooks are independent (a slow one must not hold back its siblings);
+                    # Slack/PagerDuty rows share the group's key with their edits and events.
+                    ordering_key=(f"{integ.name}:{integ.index}:{g.id}" if integ.bounded_by_flush
+                                  else f"{integ.name}:{g.id}"))
                 self._next_outbox_id += 1
                 changes.outbox_insert.append(row)
                 self.outbox[row.id] = row
@@ -610,6 +637,7 @@ class Engine:
     def _finish_flush(self, g: AggrGroup, failed: bool, resolved: Mapping[int, int], txn: Txn) -> None:
         now, changes = txn.now, txn.changes
         g.flushing = None
+        g.held_back = g.next_flush_ns <= now.ns
         if not failed:
             # Resolved alerts leave the group once notified, unless they changed meanwhile.
             for fp, updated_ns in resolved.items():
@@ -628,6 +656,13 @@ class Engine:
                     log.exception("%s: on_group_closed failed for %s", ext.name, g.key)
         else:
             changes.groups_upsert.append(g.to_row())
+
+    def _extend_entry(self, key: str, now: Timestamp, repeat_interval: float, changes: Changes) -> None:
+        """A repeat held back (acknowledged group): the entry stays, nothing is sent."""
+        entry = self.nflog.get(key)
+        if entry is not None:
+            entry.expires_at_ns = max(entry.expires_at_ns, expiry_ns(now.ns, repeat_interval))
+            changes.nflog_upsert.append(entry.to_row(key))
 
     def _log_notification(self, key: str, firing: frozenset[int], resolved: frozenset[int], now: Timestamp,
                           repeat_interval: float, changes: Changes) -> None:
@@ -684,6 +719,11 @@ class Engine:
                 del self.alerts[fp]
                 self.inhibitor.forget(a)
                 changes.alerts_delete.append(fp)
+
+    def _gc_nflog(self, now: Timestamp, changes: Changes) -> None:
+        """Expired log entries count until this GC removes them (Alertmanager's nflog GC, every
+        15 minutes): a group quiet for 2 x repeat_interval still gets its "all resolved"."""
+        self._last_nflog_gc_ns = now.ns
         for key, entry in list(self.nflog.items()):
             if entry.expires_at_ns <= now.ns:
                 del self.nflog[key]

@@ -16,7 +16,8 @@ def group_id(route: Route, group_labels: dict[str, str]) -> str:
 
 
 class AggrGroup:
-    __slots__ = ("id", "route", "labels", "key", "alerts", "created_ns", "next_flush_ns", "has_flushed", "flushing")
+    __slots__ = ("id", "route", "labels", "key", "alerts", "created_ns", "next_flush_ns", "has_flushed", "flushing",
+                 "held_back")
 
     def __init__(self, route: Route, labels: dict[str, str], created_ns: int, next_flush_ns: int,
                  has_flushed: bool = False, gid: str | None = None) -> None:
@@ -29,6 +30,7 @@ class AggrGroup:
         self.next_flush_ns = next_flush_ns
         self.has_flushed = has_flushed
         self.flushing: int | None = None  # the flush id whose deliveries are still under way
+        self.held_back = False  # its timer expired while a flush was still under way
 
     @property
     def receiver(self) -> str:

@@ -30,6 +30,7 @@ class Decision:
     firing: frozenset[int]
     resolved: frozenset[int]
     notification: Notification | None  # None: nothing to send, but log the batch now
+    refresh_only: bool = False  # a repeat held back: keep the log entry alive, send nothing
 
 
 def mute_stages(alerts: list[Alert], opts: RouteOpts, now: Timestamp, inhibitor: Inhibitor, silences: Silences,
@@ -48,19 +49,23 @@ def mute_stages(alerts: list[Alert], opts: RouteOpts, now: Timestamp, inhibitor:
 
 def fanout(alerts: list[Alert], integrations: Sequence[Integration], group_key: str, group_labels: dict[str, str],
            opts: RouteOpts, now: Timestamp, nflog: Mapping[str, Entry], external_url: str,
-           route_id: str = "", group_id: str = "", suppress_repeat: bool = False) -> list[Decision]:
+           route_id: str = "", group_id: str = "", suppress_repeat: bool = False,
+           tick: Timestamp | None = None) -> list[Decision]:
+    """`tick` is when the group's timer fired: the repeat test uses it (today's Alertmanager),
+    `now` decides which alerts are resolved."""
+    tick = tick or now
     firing = frozenset(a.fingerprint for a in alerts if not a.resolved_at(now))
     resolved = frozenset(a.fingerprint for a in alerts if a.resolved_at(now))
     decisions = []
     for integ in integrations:
         key = log_key(group_key, opts.receiver, integ.name, integ.index)
+        # An expired entry still counts until the log's GC removes it, as in Alertmanager.
         entry = nflog.get(key)
-        if entry is not None and entry.expires_at_ns <= now.ns and not suppress_repeat:
-            # An expired entry counts as none (the next notification is a "first" one), except
-            # while repeats are held back (an acknowledged group stays quiet).
-            entry = None
-        reason = needs_update(entry, firing, resolved, integ.send_resolved, opts.repeat_interval, now.ns)
-        if reason is None or (reason == REPEAT and suppress_repeat):
+        reason = needs_update(entry, firing, resolved, integ.send_resolved, opts.repeat_interval, tick.ns)
+        if reason is None:
+            continue
+        if reason == REPEAT and suppress_repeat:
+            decisions.append(Decision(integ, key, firing, resolved, None, refresh_only=True))
             continue
         if integ.send_resolved:
             sent = alerts
