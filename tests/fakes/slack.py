@@ -524,8 +524,13 @@ def _render(m: Message) -> str:
     return "\n".join(parts) or html.escape(m.text)
 
 
+def _u16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
 def block_problems(blocks: Any) -> list[str]:
-    """Block Kit limits, reported as Slack does ("[ERROR] … [json-pointer:/blocks/0/text/text]")."""
+    """Block Kit limits, reported as Slack does ("[ERROR] … [json-pointer:/blocks/0/text/text]").
+    Lengths are counted in UTF-16 code units, the stricter reading of "characters"."""
     if not isinstance(blocks, list):
         return ["[ERROR] expected an array [json-pointer:/blocks]"]
     out = []
@@ -534,16 +539,16 @@ def block_problems(blocks: Any) -> list[str]:
     for i, b in enumerate(blocks):
         t = b.get("type")
         where = f"/blocks/{i}"
-        if t == "header" and (b["text"].get("type") != "plain_text" or len(b["text"]["text"]) > LIMITS["header"]):
+        if t == "header" and (b["text"].get("type") != "plain_text" or _u16(b["text"]["text"]) > LIMITS["header"]):
             out.append(f"[ERROR] must be less than {LIMITS['header'] + 1} characters [json-pointer:{where}/text/text]")
         elif t == "section":
-            if "text" in b and not 0 < len(b["text"]["text"]) <= LIMITS["section"]:
+            if "text" in b and not 0 < _u16(b["text"]["text"]) <= LIMITS["section"]:
                 out.append(f"[ERROR] must be less than {LIMITS['section'] + 1} characters "
                            f"[json-pointer:{where}/text/text]")
             if len(b.get("fields", [])) > 10:
                 out.append(f"[ERROR] no more than 10 items allowed [json-pointer:{where}/fields]")
             for j, f in enumerate(b.get("fields", [])):
-                if not 0 < len(f["text"]) <= LIMITS["field"]:
+                if not 0 < _u16(f["text"]) <= LIMITS["field"]:
                     out.append(f"[ERROR] must be less than {LIMITS['field'] + 1} characters "
                                f"[json-pointer:{where}/fields/{j}/text]")
         elif t == "context":
@@ -554,10 +559,10 @@ def block_problems(blocks: Any) -> list[str]:
             if not 0 < len(els) <= 25:
                 out.append(f"[ERROR] no more than 25 items allowed [json-pointer:{where}/elements]")
             for j, e in enumerate(els):
-                if e.get("type") == "button" and len(e["text"]["text"]) > LIMITS["button"]:
+                if e.get("type") == "button" and _u16(e["text"]["text"]) > LIMITS["button"]:
                     out.append(f"[ERROR] must be less than {LIMITS['button'] + 1} characters "
                                f"[json-pointer:{where}/elements/{j}/text/text]")
-                if len(e.get("value", "")) > LIMITS["value"]:
+                if _u16(e.get("value", "")) > LIMITS["value"]:
                     out.append(f"[ERROR] must be less than {LIMITS['value'] + 1} characters "
                                f"[json-pointer:{where}/elements/{j}/value]")
     return out

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bot.engine.alert import Alert
 from bot.engine.engine import Extension, Txn
 from bot.engine.groups import AggrGroup
 from bot.notify.base import Notification
@@ -101,10 +102,38 @@ class SlackNotifier(Extension):
         return None
 
     def group_status(self, group_id: str, incarnation: int) -> GroupStatus:
+        """What the message shows beside the alerts: this extension's record (refresh, muting),
+        with PagerDuty's incident (status, link, an acknowledgement made there) filled in."""
         g = self.kv(GROUP, group_id) or {}
-        if g.get("inc") != incarnation:
-            return GroupStatus()
-        return GroupStatus.from_json(g.get("status"))
+        status = GroupStatus.from_json(g.get("status")) if g.get("inc") == incarnation else GroupStatus()
+        if g.get("inc") == incarnation and g.get("muted"):
+            status.muted = g["muted"].get("how", "muted")
+            status.silence_ids = status.silence_ids or tuple(g["muted"].get("silences", ()))
+        self._with_incident(group_id, status)
+        return status
+
+    def _with_incident(self, group_id: str, status: GroupStatus) -> None:
+        pd = self.engine.extension("pagerduty") if self.engine is not None else None
+        incident_of = getattr(pd, "incident_of", None)
+        if not callable(incident_of):
+            return
+        try:
+            st = incident_of(group_id)
+        except Exception:
+            log.exception("reading the PagerDuty incident of %s failed", group_id)
+            return
+        if not isinstance(st, dict) or st.get("status") in (None, "none"):
+            return
+        inc = st.get("incident") if isinstance(st.get("incident"), dict) else {}
+        status.incident_status = status.incident_status or str(st.get("status") or "")
+        url = inc.get("html_url") or inc.get("url") or ""
+        if not status.incident_url and isinstance(url, str) and url.startswith(("http://", "https://")):
+            status.incident_url = url
+        ack = st.get("ack") if isinstance(st.get("ack"), dict) else None
+        if ack and not status.acknowledged_by and st.get("status") != "resolved":
+            status.acknowledged_by = str(ack.get("by") or "someone")
+            status.acknowledged_at_ns = int(ack.get("at_ns") or 0)
+            status.ack_comment = str(ack.get("comment") or "")
 
     def channel_id(self, channel: str) -> str | None:
         if channel[:1] in ("C", "G", "D") and channel.isalnum():
@@ -254,6 +283,47 @@ class SlackNotifier(Extension):
         elif not ok:
             txn.audit("slack", "thread_reply_failed", p["gid"], error=str(effects.get("error") or ""))
 
+    def on_flush(self, group: AggrGroup, alerts: Sequence[Alert], txn: Txn) -> None:
+        """A flush whose firing alerts are all muted sends nothing: the message says so (and
+        says it again when they are not muted any more)."""
+        inc = group.created_ns
+        keys = self._message_keys(group.id, inc)
+        if not keys:
+            return
+        firing = [a for a in group.alerts.values() if not a.resolved_at(txn.now)]
+        if not firing:
+            return  # resolving, not unmuting: the resolved flush or the group's close says so
+        muted = not any(not a.resolved_at(txn.now) for a in alerts)
+        g = dict(txn.kv(GROUP, group.id) or {})
+        if g.get("inc") != inc:
+            g = {"inc": inc, "status": {}, "pending": [], "indexes": []}
+        if muted == bool(g.get("muted")):
+            return
+        if muted:
+            assert self.engine is not None
+            by_alert = [self.engine.silences.mutes(a.labels, txn.now) for a in firing]
+            how = "silenced" if all(by_alert) else "muted"
+            ids = sorted({sid for ids in by_alert for sid in ids})
+            g["muted"] = {"how": how, "silences": ids[:10], "at_ns": txn.now.ns}
+            story = ("🔕 Every firing alert is silenced in Alertmanager now: no notifications while that lasts."
+                     if how == "silenced" else
+                     "🔕 Every firing alert is muted now (inhibited, or in a mute time interval): no notifications "
+                     "while that lasts.")
+        else:
+            g.pop("muted", None)
+            story = "🔔 The alerts are not muted any more."
+        txn.put_kv(GROUP, group.id, g)
+        status = self.group_status(group.id, inc)
+        for key in keys:
+            view = self.view_for(key)
+            if view is None or view.status == "resolved":
+                continue
+            _, _, index = split_msg_key(key)
+            entry = self.kv(MSG, key) or {}
+            channel = entry.get("channel") or self.channels.get(key) or ""
+            self._enqueue_content(txn, group.receiver, index, group.id, inc, channel, view, status,
+                                  [StoryLine("silence", story)])
+
     def on_group_closed(self, group: AggrGroup, txn: Txn) -> None:
         inc = group.created_ns
         keys = self._message_keys(group.id, inc)
@@ -294,6 +364,28 @@ class SlackNotifier(Extension):
             txn.delete_kv(GROUP, gid)
 
     # ------------------------------------------------------------------ for other modules
+    def thread_note(self, group_id: str, text: str, txn: Txn, kind: str = "escalation") -> bool:
+        """One line in the group's thread(s), without redrawing (PagerDuty's seam). `text` is
+        trusted mrkdwn. False when the group has no message (the line waits for the first post
+        while the group is live)."""
+        assert self.engine is not None
+        inc = self._incarnation(group_id)
+        if inc is None:
+            return False
+        keys = [k for k in self._message_keys(group_id, inc) if self.view_for(k) is not None]
+        for key in keys:
+            _, _, index = split_msg_key(key)
+            view = self.view_for(key)
+            assert view is not None
+            self._enqueue_reply(txn, view.receiver, index, group_id, inc, kind, text)
+        if not keys and group_id in self.engine.groups:
+            g = dict(txn.kv(GROUP, group_id) or {})
+            if g.get("inc") != inc:
+                g = {"inc": inc, "status": {}, "pending": [], "indexes": []}
+            g.setdefault("pending", []).append([kind, text])
+            txn.put_kv(GROUP, group_id, g)
+        return bool(keys)
+
     def refresh(self, group_id: str, txn: Txn, *, story: str | None = None, story_kind: str = "note",
                 acknowledged_by: str | None = _UNSET, acknowledged_at_ns: int = _UNSET, ack_comment: str = _UNSET,
                 silenced_by: str | None = _UNSET, silenced_until_ns: int = _UNSET,
@@ -331,6 +423,8 @@ class SlackNotifier(Extension):
                 continue
             setattr(status, name, tuple(value) if name == "silence_ids" else value)
         g["status"] = status.to_json()
+        txn.put_kv(GROUP, group_id, g)
+        status = self.group_status(group_id, inc)  # with muting and PagerDuty's incident
         keys = self._message_keys(group_id, inc)
         drawn = False
         for key in keys:
@@ -347,7 +441,7 @@ class SlackNotifier(Extension):
                 self._enqueue_reply(txn, receiver, index, group_id, inc, story_kind, story)
         if story and not drawn:
             g.setdefault("pending", []).append([story_kind, story])
-        txn.put_kv(GROUP, group_id, g)
+            txn.put_kv(GROUP, group_id, g)
         return drawn
 
     # ------------------------------------------------------------------ enqueueing

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from bot.notify.slack.mrkdwn import code, escape_code, fit, fit_text, plain, truncate_mrkdwn
+from bot.notify.slack.mrkdwn import code, escape_code, fit, fit_text, plain, slen, truncate_mrkdwn
 from bot.notify.slack.view import LABEL_PRIORITY, AlertView, GroupView
 
 # Slack's documented limits (docs.slack.dev, Block Kit reference).
@@ -75,6 +75,7 @@ class GroupStatus:
     incident_url: str = ""
     incident_status: str = ""
     note: str = ""
+    muted: str = ""  # "silenced" / "muted" (inhibited, mute time interval): seen at the last flush
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -94,7 +95,7 @@ class GroupStatus:
 def state_of(view: GroupView, status: GroupStatus, now_ns: int) -> str:
     if view.status == "resolved":
         return "resolved"
-    if status.silenced_until_ns > now_ns or (status.silenced_by and not status.silenced_until_ns):
+    if status.silenced_until_ns > now_ns or (status.silenced_by and not status.silenced_until_ns) or status.muted:
         return "silenced"
     if status.acknowledged_by:
         return "acknowledged"
@@ -104,7 +105,7 @@ def state_of(view: GroupView, status: GroupStatus, now_ns: int) -> str:
 def group_ref(view: GroupView) -> str:
     """A button value naming the group (the full id when it fits, else the short id)."""
     value = json.dumps({"g": view.group_id}, separators=(",", ":"), ensure_ascii=False)
-    if len(value) <= BUTTON_VALUE:
+    if slen(value) <= BUTTON_VALUE:
         return value
     return json.dumps({"s": view.short_id}, separators=(",", ":"))
 
@@ -220,9 +221,17 @@ def _summary(view: GroupView, status: GroupStatus, state: str, now_ns: int) -> d
         comment = f": {fit_text(status.ack_comment, 500)}" if status.ack_comment else ""
         extra.append(f"👀 Acknowledged by {who}{when}{comment}")
     if state == "silenced":
-        until = f" until {date(status.silenced_until_ns)}" if status.silenced_until_ns else ""
-        by = f" by {person(status.silenced_by)}" if status.silenced_by else ""
-        extra.append(f"🔕 Silenced{by}{until}")
+        if status.silenced_by or status.silenced_until_ns:
+            until = f" until {date(status.silenced_until_ns)}" if status.silenced_until_ns > now_ns else ""
+            by = f" by {person(status.silenced_by)}" if status.silenced_by else ""
+            extra.append(f"🔕 Silenced{by}{until}")
+        elif status.muted == "silenced":
+            ids = ", ".join(code(i, 40) for i in list(status.silence_ids)[:3])
+            extra.append(f"🔕 Silenced in Alertmanager{' (' + ids + ')' if ids else ''}: no notifications while "
+                         "the silence lasts")
+        else:
+            extra.append("🔕 Muted (inhibited by another alert, or in a mute time interval): no notifications "
+                         "meanwhile")
     if status.incident_url:
         extra.append(f"📟 PagerDuty: {link(status.incident_url, status.incident_status or 'incident')}")
     if status.note:
@@ -300,12 +309,12 @@ def _custom_text(text: str, add: Any) -> None:
     rest = text.strip("\n")
     pieces = 0
     while rest:
-        if len(rest) <= SECTION_TEXT:
+        if slen(rest) <= SECTION_TEXT:
             chunk, rest = rest, ""
         else:
-            cut = rest.rfind("\n", 0, SECTION_TEXT)
+            cut = rest.rfind("\n", 0, SECTION_TEXT // 2)
             if cut <= 0:
-                cut = SECTION_TEXT - 1
+                cut = SECTION_TEXT // 2
             chunk, rest = rest[:cut], rest[cut:].lstrip("\n")
             chunk = truncate_mrkdwn(chunk, SECTION_TEXT)
         if not add(_section(chunk), reserve=1):
@@ -318,7 +327,7 @@ def _runbook_section(view: GroupView) -> dict[str, Any] | None:
     rb = view.runbook
     assert rb is not None
     if not rb.found:
-        return {"type": "context", "elements": [_mrkdwn(fit_text(rb.hint or "No runbook yet.", CONTEXT_TEXT))]}
+        return {"type": "context", "elements": [_mrkdwn(markdown_to_mrkdwn(rb.hint or "No runbook yet.", 1000))]}
     title = fit_text(rb.title, 200)
     head = f"📖 *Runbook: {link(rb.url, title) if rb.url else title}*"
     if rb.owner:
@@ -363,7 +372,7 @@ def _actions(view: GroupView, state: str, only_links: bool = False) -> list[dict
             "type": "static_select", "action_id": "alertbot.silence",
             "placeholder": {"type": "plain_text", "text": "Silence ▾", "emoji": True},
             "options": [{"text": {"type": "plain_text", "text": label, "emoji": True},
-                         "value": f"{value}|{view.short_id}"[:OPTION_VALUE]} for value, label in SILENCE_CHOICES],
+                         "value": f"{value}|{view.short_id}"} for value, label in SILENCE_CHOICES],
         })
     rb = view.runbook
     if rb is not None and rb.found and rb.url and _url_ok(rb.url):
@@ -381,7 +390,7 @@ def _actions(view: GroupView, state: str, only_links: bool = False) -> list[dict
         for q in rb.queries[:MAX_QUERY_BUTTONS]:
             value = json.dumps({"g": view.group_id, "rb": rb.name, "q": q.index}, separators=(",", ":"),
                                ensure_ascii=False)
-            if len(value) > BUTTON_VALUE:
+            if slen(value) > BUTTON_VALUE:
                 value = json.dumps({"s": view.short_id, "rb": rb.name, "q": q.index}, separators=(",", ":"))
             buttons.append(_button(f"🔎 {q.name or f'query {q.index + 1}'}", f"alertbot.investigate.{q.index}",
                                    value=value))
@@ -394,7 +403,7 @@ def _button(text: str, action_id: str, *, value: str | None = None, url: str | N
     b: dict[str, Any] = {"type": "button", "text": {"type": "plain_text", "text": plain(text, BUTTON_TEXT),
                                                     "emoji": True}, "action_id": action_id[:ID_MAX]}
     if value is not None:
-        b["value"] = value[:BUTTON_VALUE]
+        b["value"] = value if slen(value) <= BUTTON_VALUE else json.dumps({"error": "value too long"})
     if url is not None:
         b["url"] = url
     if style:
@@ -491,7 +500,7 @@ def _chunks(items: list[Any], n: int) -> Iterable[list[Any]]:
 def _text_size(obj: Any) -> int:
     """Characters of text a block carries (what Slack's size limits count)."""
     if isinstance(obj, dict):
-        return sum(len(v) if k in ("text", "alt_text") and isinstance(v, str) else _text_size(v)
+        return sum(slen(v) if k in ("text", "alt_text") and isinstance(v, str) else _text_size(v)
                    for k, v in obj.items())
     if isinstance(obj, list):
         return sum(_text_size(x) for x in obj)
@@ -503,8 +512,8 @@ def check_limits(message: dict[str, Any]) -> list[str]:
     """Every Block Kit limit the message breaks ([] when it is fine)."""
     problems: list[str] = []
     text = message.get("text", "")
-    if len(text) > TOP_TEXT:
-        problems.append(f"text is {len(text)} characters (max {TOP_TEXT})")
+    if slen(text) > TOP_TEXT:
+        problems.append(f"text is {slen(text)} characters (max {TOP_TEXT})")
     groups = [("blocks", message.get("blocks", []))]
     for i, att in enumerate(message.get("attachments", [])):
         groups.append((f"attachments[{i}].blocks", att.get("blocks", [])))
@@ -527,24 +536,24 @@ def _check_block(b: dict[str, Any]) -> list[str]:
         p.append("block_id too long")
     if kind == "header":
         t = b["text"]
-        if t.get("type") != "plain_text" or len(t["text"]) > HEADER_TEXT or not t["text"]:
-            p.append(f"header text {len(t['text'])} characters (max {HEADER_TEXT}, plain_text)")
+        if t.get("type") != "plain_text" or slen(t["text"]) > HEADER_TEXT or not t["text"]:
+            p.append(f"header text {slen(t['text'])} characters (max {HEADER_TEXT}, plain_text)")
     elif kind == "section":
-        if "text" in b and not 1 <= len(b["text"]["text"]) <= SECTION_TEXT:
-            p.append(f"section text {len(b['text']['text'])} characters (max {SECTION_TEXT})")
+        if "text" in b and not 1 <= slen(b["text"]["text"]) <= SECTION_TEXT:
+            p.append(f"section text {slen(b['text']['text'])} characters (max {SECTION_TEXT})")
         fields = b.get("fields", [])
         if len(fields) > MAX_FIELDS:
             p.append(f"{len(fields)} fields (max {MAX_FIELDS})")
         for f in fields:
-            if not 1 <= len(f["text"]) <= FIELD_TEXT:
-                p.append(f"field {len(f['text'])} characters (max {FIELD_TEXT})")
+            if not 1 <= slen(f["text"]) <= FIELD_TEXT:
+                p.append(f"field {slen(f['text'])} characters (max {FIELD_TEXT})")
         if "text" not in b and not fields:
             p.append("section without text or fields")
     elif kind == "context":
         if not 1 <= len(b["elements"]) <= CONTEXT_ELEMENTS:
             p.append(f"context with {len(b['elements'])} elements (max {CONTEXT_ELEMENTS})")
         for e in b["elements"]:
-            if len(e.get("text", "")) > CONTEXT_TEXT:
+            if slen(e.get("text", "")) > CONTEXT_TEXT:
                 p.append("context text too long")
     elif kind == "actions":
         els = b["elements"]
@@ -557,15 +566,15 @@ def _check_block(b: dict[str, Any]) -> list[str]:
             if len(e.get("action_id", "")) > ID_MAX:
                 p.append("action_id too long")
             if e["type"] == "button":
-                if len(e["text"]["text"]) > BUTTON_TEXT:
-                    p.append(f"button text {len(e['text']['text'])} characters (max {BUTTON_TEXT})")
-                if len(e.get("value", "")) > BUTTON_VALUE:
+                if slen(e["text"]["text"]) > BUTTON_TEXT:
+                    p.append(f"button text {slen(e['text']['text'])} characters (max {BUTTON_TEXT})")
+                if slen(e.get("value", "")) > BUTTON_VALUE:
                     p.append("button value too long")
                 if len(e.get("url", "")) > URL_MAX:
                     p.append("button url too long")
             elif e["type"] == "static_select":
                 for o in e["options"]:
-                    if len(o["value"]) > OPTION_VALUE or len(o["text"]["text"]) > BUTTON_TEXT:
+                    if slen(o["value"]) > OPTION_VALUE or slen(o["text"]["text"]) > BUTTON_TEXT:
                         p.append("option too long")
     elif kind == "image":
         if len(b.get("image_url", "")) > URL_MAX:

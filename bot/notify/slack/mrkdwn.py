@@ -15,6 +15,8 @@ Slack has no escape character. What it documents: `&`, `<` and `>` must be writt
   which copies back exactly; a backtick inside becomes MODIFIER LETTER GRAVE ACCENT.
 
 `fit` cuts text so that its *escaped* form fits a limit, never inside an entity or token.
+Lengths are counted in UTF-16 code units (`slen`), never less than characters: whichever way
+Slack counts its limits, an emoji-heavy text stays inside them.
 """
 
 from __future__ import annotations
@@ -29,6 +31,14 @@ _FORMAT_CHARS = frozenset("*_~`")
 _DATE_TOKEN = "<!date^00000000^{_}|%s>"
 _BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def slen(text: str) -> int:
+    """Length in UTF-16 code units (an emoji outside the BMP counts 2)."""
+    n = len(text)
+    if text.isascii():
+        return n
+    return n + sum(1 for ch in text if ord(ch) > 0xFFFF)
 
 
 def _entity(ch: str) -> str:
@@ -76,9 +86,12 @@ def escape_code(text: str) -> str:
 
 def _code_pieces(text: str) -> list[str]:
     text = _CONTROL.sub("", text)
+    broadcast_ends: set[int] = {m.start() + 1 for m in _BROADCAST.finditer(text)}
     out = []
-    for ch in text:
-        if ch == "`":
+    for i, ch in enumerate(text):
+        if i in broadcast_ends:
+            out.append(WORD_JOINER + _entity(ch))
+        elif ch == "`":
             out.append("\u02cb")
         elif ch in "\r\n\t":
             out.append(" ")
@@ -96,17 +109,17 @@ def code(text: str, limit: int = 200) -> str:
 def fit(text: str, limit: int, pieces: Callable[[str], list[str]] = _escape_pieces) -> str:
     """The longest escaped prefix of `text` that fits `limit` characters; "…" marks a cut."""
     parts = pieces(text)
-    total = sum(len(p) for p in parts)
-    if total <= limit:
+    sizes = [slen(p) for p in parts]
+    if sum(sizes) <= limit:
         return "".join(parts)
     budget = limit - len(ELLIPSIS)
     out: list[str] = []
     used = 0
-    for p in parts:
-        if used + len(p) > budget:
+    for p, size in zip(parts, sizes, strict=True):
+        if used + size > budget:
             break
         out.append(p)
-        used += len(p)
+        used += size
     return "".join(out) + ELLIPSIS if budget >= 0 else ""
 
 
@@ -117,17 +130,27 @@ def fit_text(text: str, limit: int) -> str:
 def plain(text: str, limit: int) -> str:
     """For `plain_text` objects (headers, buttons): no parsing happens there, only length counts."""
     text = _CONTROL.sub("", text).replace("\n", " ")
-    if len(text) <= limit:
+    if slen(text) <= limit:
         return text
-    return text[: max(limit - 1, 0)] + ELLIPSIS
+    return _cut(text, limit - 1) + ELLIPSIS
+
+
+def _cut(text: str, units: int) -> str:
+    """The longest prefix of `text` within `units` UTF-16 code units."""
+    used = 0
+    for i, ch in enumerate(text):
+        used += 2 if ord(ch) > 0xFFFF else 1
+        if used > units:
+            return text[:i]
+    return text
 
 
 def truncate_mrkdwn(text: str, limit: int) -> str:
     """Trusted mrkdwn (a user's own template, our own markup) cut to `limit` without leaving a
     broken `<…>` token or entity at the end."""
-    if len(text) <= limit:
+    if slen(text) <= limit:
         return text
-    cut = text[: max(limit - 1, 0)]
+    cut = _cut(text, max(limit - 1, 0))
     lt = cut.rfind("<")
     if lt > cut.rfind(">"):
         cut = cut[:lt]
