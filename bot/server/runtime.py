@@ -21,6 +21,7 @@ from bot.notify.delivery import DeliveryWorker
 from bot.notify.dryrun import DryRunIntegration
 from bot.notify.http import HttpClient
 from bot.notify.registry import build_integrations
+from bot.notify.slack import service_for as slack_service_for
 from bot.server.metrics import Metrics, TimedStore
 from bot.server.settings import Settings
 from bot.store.base import Store, StoreUnavailable
@@ -64,6 +65,7 @@ class Runtime:
 
     async def start(self) -> None:
         self.http = await HttpClient.create()
+        slack_service_for(self.http, registry=self.metrics.registry)  # Slack's metrics on /metrics
         describe_receivers(self.config, build_integrations(self.config, self.http))
         self._boot_task = asyncio.get_running_loop().create_task(self._boot(), name="alertbot-boot")
 

@@ -96,11 +96,13 @@ class SlackService:
         self._problems: dict[str, dict[str, Any]] = {}
         self.auth: dict[str, Any] = {}
         self._auth_task: asyncio.Task | None = None
+        for problem in settings.problems:
+            log.error("Slack setting refused: %s", problem)
 
     @classmethod
     def from_env(cls, http: HttpClient | None, *, settings: Any = None,
                  registry: CollectorRegistry | None = None) -> SlackService:
-        """Settings from the environment (SlackSettingsError names a bad one)."""
+        """Settings from the environment (a bad one is logged, and its default used)."""
         return cls(SlackSettings.from_env(settings=settings), http, registry=registry)
 
     # ------------------------------------------------------------------ wiring

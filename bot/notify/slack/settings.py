@@ -48,24 +48,42 @@ class SlackSettings:
     proxy: str | None = None
     timeout_s: float = 30.0
     retention_s: float = 7 * 24 * 3600.0
+    problems: list[str] = field(default_factory=list)  # settings refused (the default is used instead)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, settings: Any = None) -> SlackSettings:
+    def from_env(cls, env: Mapping[str, str] | None = None, settings: Any = None,
+                 strict: bool = False) -> SlackSettings:
+        """The settings; a bad value is named in `problems` and its default used — or, with
+        `strict`, raised as SlackSettingsError."""
         env = os.environ if env is None else env
         s = cls()
-        token, source = _token(env, settings)
-        s.token, s.token_source = token, source
-        s.api_url = (env.get("SLACK_API_URL") or DEFAULT_API_URL).strip()
-        if not s.api_url.startswith(("http://", "https://")):
-            raise SlackSettingsError(f"SLACK_API_URL {s.api_url!r}: expected an http(s) URL such as {DEFAULT_API_URL}")
-        if not s.api_url.endswith("/"):
-            s.api_url += "/"
-        s.channel_rate = _number(env, "ALERTBOT_SLACK_CHANNEL_RATE", s.channel_rate, minimum=0.01)
-        s.channel_burst = int(_number(env, "ALERTBOT_SLACK_CHANNEL_BURST", s.channel_burst, minimum=1))
-        s.debounce_s = _number(env, "ALERTBOT_SLACK_DEBOUNCE", s.debounce_s, minimum=0)
-        s.max_alerts = int(_number(env, "ALERTBOT_SLACK_MAX_ALERTS", s.max_alerts, minimum=1, maximum=40))
-        s.timeout_s = _number(env, "ALERTBOT_SLACK_TIMEOUT", s.timeout_s, minimum=1)
-        s.retention_s = _number(env, "ALERTBOT_SLACK_RETENTION", s.retention_s, minimum=0)
+
+        def refuse(message: str) -> None:
+            if strict:
+                raise SlackSettingsError(message)
+            s.problems.append(message)
+
+        try:
+            s.token, s.token_source = _token(env, settings)
+        except SlackSettingsError as exc:
+            refuse(f"{exc}; Slack messages are only logged")
+        api_url = (env.get("SLACK_API_URL") or DEFAULT_API_URL).strip()
+        if api_url.startswith(("http://", "https://")):
+            s.api_url = api_url if api_url.endswith("/") else api_url + "/"
+        else:
+            refuse(f"SLACK_API_URL={api_url!r}: expected an http(s) URL such as {DEFAULT_API_URL}; using that")
+        for attr, name, lo, hi, kind in (
+            ("channel_rate", "ALERTBOT_SLACK_CHANNEL_RATE", 0.01, None, float),
+            ("channel_burst", "ALERTBOT_SLACK_CHANNEL_BURST", 1, None, int),
+            ("debounce_s", "ALERTBOT_SLACK_DEBOUNCE", 0, None, float),
+            ("max_alerts", "ALERTBOT_SLACK_MAX_ALERTS", 1, 40, int),
+            ("timeout_s", "ALERTBOT_SLACK_TIMEOUT", 1, None, float),
+            ("retention_s", "ALERTBOT_SLACK_RETENTION", 0, None, float),
+        ):
+            try:
+                setattr(s, attr, kind(_number(env, name, getattr(s, attr), minimum=lo, maximum=hi)))
+            except SlackSettingsError as exc:
+                refuse(f"{exc}; using {getattr(s, attr):g}")
         s.default_channel = env.get("ALERTBOT_SLACK_DEFAULT_CHANNEL") or s.default_channel
         raw = env.get("ALERTBOT_SLACK_BROADCAST", "")
         kinds = {k.strip() for k in raw.split(",") if k.strip()}
@@ -73,9 +91,9 @@ class SlackSettings:
             kinds = set(STORY_KINDS)
         unknown = kinds - STORY_KINDS
         if unknown:
-            raise SlackSettingsError(f"ALERTBOT_SLACK_BROADCAST: unknown {', '.join(sorted(unknown))}; expected "
-                                     f"some of {', '.join(sorted(STORY_KINDS))} or all")
-        s.broadcast = frozenset(kinds)
+            refuse(f"ALERTBOT_SLACK_BROADCAST: unknown {', '.join(sorted(unknown))}; expected some of "
+                   f"{', '.join(sorted(STORY_KINDS))} or all; ignoring those")
+        s.broadcast = frozenset(kinds & STORY_KINDS)
         s.proxy = env.get("ALERTBOT_SLACK_PROXY")
         return s
 
