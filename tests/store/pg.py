@@ -25,12 +25,39 @@ import tempfile
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import asyncpg
 
 from tests.peers import free_port, peer
 
 SUPERUSER = "postgres"
+PREFIX = "alertbot-pg-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_abandoned_clusters() -> None:
+    """Stops and removes clusters whose test process died without stopping them (a killed worker)."""
+    for base in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
+        try:
+            owner = int((base / "owner.pid").read_text())
+        except (OSError, ValueError):
+            continue
+        if _alive(owner):
+            continue
+        if (base / "data" / "postmaster.pid").exists():
+            subprocess.run(_as_owner([peer("pg_ctl"), "-D", str(base / "data"), "-m", "immediate", "-w", "stop"]),
+                           capture_output=True, timeout=60)
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def _as_owner(argv: list[str]) -> list[str]:
@@ -75,7 +102,9 @@ class PostgresCluster:
         t0 = time.monotonic()
         initdb, pg_ctl = peer("initdb"), peer("pg_ctl")
         peer("postgres")
-        base = tempfile.mkdtemp(prefix="alertbot-pg-")
+        remove_abandoned_clusters()
+        base = tempfile.mkdtemp(prefix=PREFIX)
+        Path(base, "owner.pid").write_text(str(os.getpid()))
         if os.geteuid() == 0:
             pw = pwd.getpwnam("postgres")
             os.chown(base, pw.pw_uid, pw.pw_gid)
