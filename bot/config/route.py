@@ -51,6 +51,9 @@ class RouteModel(Strict):
     group_interval: Duration | None = None
     repeat_interval: Duration | None = None
     escalation: EscalationModel | None = None  # alertbot's extension, see EscalationModel
+    # alertbot's extension (bot.chatops): acknowledging a group of this route also silences it
+    # while its alerts fire. Applies to the route where it is set, not its children.
+    ack_silence: Bool = False
 
     @field_validator("routes", "mute_time_intervals", "active_time_intervals", mode="before")
     @classmethod
