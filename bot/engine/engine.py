@@ -266,8 +266,9 @@ class Engine:
         self.outbox = {}
         self.flushes = {}
         resume: list[OutboxRow] = []
-        max_id = max((r.id for r in state.outbox_pending), default=0)
+        max_id = max(state.outbox_max_id, max((r.id for r in state.outbox_pending), default=0))
         self._next_outbox_id = max(self._next_outbox_id, max_id + 1)
+        self._next_flush_id = max(self._next_flush_id, state.outbox_max_flush_id + 1)
         by_flush: dict[int, list[OutboxRow]] = {}
         for row in state.outbox_pending:
             by_flush.setdefault(row.flush_id, []).append(row)

@@ -8,7 +8,8 @@ from bot.store.rows import AuditRow, Changes, State
 
 
 class StoreUnavailable(Exception):
-    """The database cannot be reached or refused the write; nothing of the change was stored."""
+    """The database cannot be reached or refused the write. The change was not stored, or (a
+    failure during COMMIT itself) its outcome is unknown: callers rebuild from the database."""
 
 
 class Store(Protocol):

@@ -36,6 +36,8 @@ class MemoryStore:
             silences=[copy.copy(r) for r in self.silences.values()],  # type: ignore[misc]
             outbox_pending=[copy.copy(r) for r in self.outbox.values() if r.status == "pending"],  # type: ignore[attr-defined,misc]
             kv=[copy.copy(r) for r in self.kv.values()],  # type: ignore[misc]
+            outbox_max_id=max(self.outbox, default=0),
+            outbox_max_flush_id=max((r.flush_id for r in self.outbox.values()), default=0),  # type: ignore[attr-defined]
         )
 
     async def audit(self, group_id: str | None = None, limit: int = 100) -> list:

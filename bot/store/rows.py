@@ -150,3 +150,5 @@ class State:
     silences: list[SilenceRow] = field(default_factory=list)
     outbox_pending: list[OutboxRow] = field(default_factory=list)
     kv: list[KvRow] = field(default_factory=list)
+    outbox_max_id: int = 0  # the highest outbox id and flush id ever stored (ids are never reused)
+    outbox_max_flush_id: int = 0

@@ -439,9 +439,16 @@ class SqlStore:
                     silences=await self._select(conn, SILENCES),
                     outbox_pending=await self._select(conn, OUTBOX, self._sql.pending_outbox),
                     kv=await self._select(conn, KV),
+                    **await self._outbox_max(conn),
                 )
         except _DB_ERRORS as exc:
             raise self._unavailable(exc) from exc
+
+    async def _outbox_max(self, conn: AsyncConnection) -> dict[str, int]:
+        """The highest ids ever used (delivered rows included), so that new ones never collide."""
+        result = await conn.exec_driver_sql("SELECT COALESCE(MAX(id), 0), COALESCE(MAX(flush_id), 0) FROM outbox")
+        max_id, max_flush = result.fetchone()  # type: ignore[misc]
+        return {"outbox_max_id": int(max_id), "outbox_max_flush_id": int(max_flush)}
 
     async def _select(self, conn: AsyncConnection, kind: _Kind, where: str = "") -> list[Any]:
         t = kind.table

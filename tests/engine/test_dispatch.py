@@ -141,3 +141,20 @@ async def test_restart_resumes_undelivered_notifications() -> None:
     assert [r for _, r, _ in h2.notifications()] == ["first notification"]  # resumed, sent once
     await h2.at(60)
     assert len(h2.notifications()) == 1
+
+
+async def test_outbox_ids_are_never_reused_after_a_restart() -> None:
+    store = MemoryStore()
+    h = Harness(CONFIG, store)
+    await h.start()
+    await h.post(alert("1", start=0, end=100000))
+    await h.at(11)
+    used = set(store.outbox)
+    assert used and all(r.status == "delivered" for r in store.outbox.values())
+    h2 = Harness(CONFIG, store, start=h.clock.now())
+    await h2.start()
+    await h2.post(alert("2", start=20, end=100000))
+    await h2.at(80)
+    new = set(store.outbox) - used
+    assert new and min(new) > max(used)
+    assert len(store.outbox) == len(used) + len(new)  # nothing overwritten
