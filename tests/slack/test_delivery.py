@@ -267,14 +267,25 @@ receivers:
     await bot.stop()
 
 
-async def test_pace_per_channel_is_kept(slack: FakeSlack) -> None:
-    env = slack_env(slack, ALERTBOT_SLACK_CHANNEL_RATE="5", ALERTBOT_SLACK_CHANNEL_BURST="2")
-    config = CONFIG.replace("group_by: [alertname, service]", "group_by: [alertname, service, instance]")
-    bot = await start(slack, config, env=env)
-    started = time.monotonic()
-    await bot.post(*[alert("DiskFull", service="db", instance=f"i{i}") for i in range(12)])
-    await slack.wait_until(lambda: len(slack.parents("#alerts")) == 12, 15, "twelve posts")
-    elapsed = time.monotonic() - started
-    assert slack.pace_violations(5, 2) == []
-    assert elapsed >= (12 - 2) / 5 * 0.9  # the bucket allowed 2 at once, then 5 a second
-    await bot.stop()
+async def test_pace_per_channel_is_kept() -> None:
+    """Slack's own pace (1/s, bursts of 3) in three channels, with 429s: posts name a channel,
+    edits and replies give its id, retries come back later — one pace per channel throughout."""
+    slack = FakeSlack(["#a", "#b", "#c"])
+    await slack.start()
+    slack.rate_limit_every(5, retry_after=1)
+    config = CONFIG.replace("'#alerts'", "'#{{ .CommonLabels.team }}'")
+    bot = await start(slack, config, env=slack_env(slack, ALERTBOT_SLACK_CHANNEL_RATE="1",
+                                                   ALERTBOT_SLACK_CHANNEL_BURST="3"))
+    try:
+        started = time.monotonic()
+        await bot.post(*[alert("DiskFull", service=f"s{i}", team="abc"[i % 3]) for i in range(15)])
+        await slack.wait_until(lambda: sum(len(slack.parents(c)) for c in "abc") == 15, 30, "fifteen posts")
+        assert time.monotonic() - started >= (5 - 3) / 1 * 0.9  # 3 at once per channel, then 1 a second
+        await bot.post(*[alert("DiskFull", service=f"s{i}", team="abc"[i % 3], resolved=True) for i in range(15)])
+        await slack.wait_until(lambda: all(header(m).startswith("✅") and slack.thread(m.channel, m.ts)
+                                           for c in "abc" for m in slack.parents(c)), 60, "the edits and replies")
+        assert any(c.status == 429 for c in slack.calls)
+        assert slack.pace_violations(1, 3) == []
+    finally:
+        await bot.stop()
+        await slack.stop()

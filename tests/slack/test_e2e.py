@@ -28,7 +28,7 @@ async def test_first_post_updates_thread_and_a_new_parent_after_resolution(slack
     (parent,) = slack.parents("#mlops-alerts")
     assert header(parent) == "🔥 FIRING · APIHighErrorRate · 1 alert"
     body = json.dumps(parent.blocks, ensure_ascii=False)
-    assert "Runbook: <https://git.example.com/mlops/alertbot/blob/main/runbooks/api-high-error-rate.md" in body
+    assert "*Runbook:* <https://git.example.com/mlops/alertbot/blob/main/runbooks/api-high-error-rate.md" in body
     assert "&lt;!channel&gt;" in body and "<!channel>" not in body
     assert parent.metadata["event_type"] == "alertbot_alert_group"
 

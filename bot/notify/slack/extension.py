@@ -245,8 +245,10 @@ class SlackNotifier(Extension):
             entry["ts"], entry["channel_id"] = effects["ts"], effects["channel_id"]
             entry["posted_ns"] = txn.now.ns
             lost = entry.pop("lost_ts", None)
-            if p["channel"] != effects["channel_id"] and (txn.kv(CHANNEL, p["channel"]) or {}).get("id") != effects["channel_id"]:
-                txn.put_kv(CHANNEL, p["channel"], {"id": effects["channel_id"]})
+            if p["channel"] != effects["channel_id"]:
+                self.service.learn_channel(p["channel"], effects["channel_id"])
+                if (txn.kv(CHANNEL, p["channel"]) or {}).get("id") != effects["channel_id"]:
+                    txn.put_kv(CHANNEL, p["channel"], {"id": effects["channel_id"]})
             if action == "repost" or lost:
                 lines = [["note", "♻️ The previous message of this alert group was deleted; this one replaces it."],
                          *lines]
@@ -331,8 +333,7 @@ class SlackNotifier(Extension):
             view = self.view_for(key)
             if view is None or view.status == "resolved":
                 continue
-            resolved = view.all_resolved()
-            resolved.at_ns = txn.now.ns
+            resolved = view.all_resolved(txn.now.ns)
             self.views[key] = resolved
             _, _, index = split_msg_key(key)
             entry = self.kv(MSG, key) or {}

@@ -329,7 +329,7 @@ def _runbook_section(view: GroupView) -> dict[str, Any] | None:
     if not rb.found:
         return {"type": "context", "elements": [_mrkdwn(markdown_to_mrkdwn(rb.hint or "No runbook yet.", 1000))]}
     title = fit_text(rb.title, 200)
-    head = f"📖 *Runbook: {link(rb.url, title) if rb.url else title}*"
+    head = f"📖 *Runbook:* {link(rb.url, title) if rb.url else title}"
     if rb.owner:
         head += f" · owner {code(rb.owner, 80)}"
     lines = [head]

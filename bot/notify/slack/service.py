@@ -94,6 +94,7 @@ class SlackService:
         self._catalog: Any = None
         self._runbooks_dir = runbooks_dir
         self._problems: dict[str, dict[str, Any]] = {}
+        self._names: dict[str, str] | None = None  # channel id -> the name posts use (pacing key)
         self.auth: dict[str, Any] = {}
         self._auth_task: asyncio.Task | None = None
         for problem in settings.problems:
@@ -193,11 +194,24 @@ class SlackService:
         return api
 
     def _canonical(self, channel: str) -> str:
-        """A channel's pacing key: its id once known (posts name it, edits use the id)."""
-        if self.notifier.engine is None:
-            return channel
-        entry = self.notifier.engine.kv.get((CHANNEL, channel))
-        return entry.get("id", channel) if isinstance(entry, dict) else channel
+        """A channel's pacing key, the same whether a call names it (posts) or gives its id
+        (edits, replies): the name it was first posted to by, once the id is known."""
+        if self._names is None:
+            engine = self.notifier.engine
+            if engine is None or not engine.ready:  # its state (and the ids it learnt) not loaded yet
+                return channel
+            self._names = {}
+            for (ns, name), value in list(self.notifier.engine.kv.items()):
+                if ns == CHANNEL and isinstance(value, dict) and value.get("id"):
+                    self._names.setdefault(value["id"], name)
+        return self._names.get(channel, channel)
+
+    def learn_channel(self, name: str, channel_id: str) -> None:
+        """A post to `name` went to `channel_id` (the extension records it in the store too)."""
+        if self._names is None:
+            self._canonical(channel_id)
+        if self._names is not None and name != channel_id:
+            self._names.setdefault(channel_id, name)
 
     # ------------------------------------------------------------------ runbooks
     def runbook_info(self, alerts: Sequence[Alert]) -> RunbookInfo | None:

@@ -128,12 +128,15 @@ class GroupView:
         d["custom"] = CustomParts(**d.get("custom", {}))
         return cls(**d)
 
-    def all_resolved(self) -> GroupView:
+    def all_resolved(self, at_ns: int | None = None) -> GroupView:
         """The same view with every alert resolved (a group that closed without a resolved
-        notification: silenced, or send_resolved off)."""
+        notification: silenced, or send_resolved off); alerts without an end end `at_ns`."""
         v = GroupView.from_json(self.to_json())
+        if at_ns is not None:
+            v.at_ns = at_ns
         for a in v.alerts:
             a.status = "resolved"
+            a.ends_ns = a.ends_ns or v.at_ns
         v.status = "resolved"
         v.fps_resolved = sorted(set(v.fps_resolved) | set(v.fps_firing))
         v.fps_firing = []
