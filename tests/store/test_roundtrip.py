@@ -269,3 +269,16 @@ async def test_unknown_kinds_of_change_are_refused_not_dropped(store: SqlStore) 
     assert (await store.load()).alerts == []
     await store.commit(MoreChanges(alerts_upsert=[alert(1)]))  # empty unknown fields are fine
     assert len((await store.load()).alerts) == 1
+
+
+async def test_outbox_maxima_count_delivered_rows(store: SqlStore) -> None:
+    memory = MemoryStore()
+    changes = everything(3)
+    await both(store, memory, changes)
+    ids = [r.id for r in changes.outbox_insert]
+    done = Changes(outbox_update=[OutboxUpdate(i, "delivered", 1, 0, "") for i in ids])
+    await both(store, memory, done)
+    state = await store.load()
+    assert state.outbox_pending == []
+    assert state.outbox_max_id == max(ids) == (await memory.load()).outbox_max_id
+    assert state.outbox_max_flush_id == max(r.flush_id for r in changes.outbox_insert)

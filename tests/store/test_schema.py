@@ -74,7 +74,8 @@ def test_audit_rows_map_onto_their_table() -> None:
 def test_every_field_of_changes_is_written() -> None:
     assert {f.name for f in dataclasses.fields(rows.Changes)} == _HANDLED
     assert {f.name for f in dataclasses.fields(rows.State)} == {"alerts", "groups", "nflog", "silences",
-                                                                "outbox_pending", "kv"}
+                                                                "outbox_pending", "kv", "outbox_max_id",
+                                                                "outbox_max_flush_id"}
 
 
 def test_every_table_has_its_statements() -> None:
