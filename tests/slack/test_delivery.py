@@ -289,3 +289,15 @@ async def test_pace_per_channel_is_kept() -> None:
     finally:
         await bot.stop()
         await slack.stop()
+
+
+async def test_a_repeat_is_told_in_the_thread_and_refreshes_the_message(slack: FakeSlack) -> None:
+    config = CONFIG.replace("repeat_interval: 1h", "repeat_interval: 2s")
+    bot = await start(slack, config)
+    await bot.post(alert("DiskFull", service="db", instance="a"))
+    await slack.wait_until(lambda: len(slack.parents("#alerts")) == 1, 10, "the post")
+    (parent,) = slack.parents("#alerts")
+    await slack.wait_until(lambda: slack.thread("#alerts", parent.ts), 15, "the repeat")
+    assert slack.thread("#alerts", parent.ts)[0].text == "🔁 Still firing: 1 alert (repeat_interval elapsed)."
+    assert parent.edits >= 1 and len(slack.parents("#alerts")) == 1  # repeats edit, never re-post
+    await bot.stop()

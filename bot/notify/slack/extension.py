@@ -76,6 +76,8 @@ class SlackNotifier(Extension):
         self.views: dict[str, GroupView] = {}  # message key -> what the last render shows
         self.channels: dict[str, str] = {}  # message key -> its channel (a message never moves)
         self._seq = 0
+        self._index: dict[str, set[str]] | None = None  # incarnation prefix -> its message keys
+        self._index_of: object = None
 
     def attach(self, engine: Engine) -> None:
         """The engine adopted this extension (it comes with the Slack integrations)."""
@@ -173,11 +175,36 @@ class SlackNotifier(Extension):
         return entry.get("inc")
 
     def _message_keys(self, group_id: str, inc: int) -> list[str]:
+        """The message keys of one incarnation (an index: this runs at every flush)."""
+        index = self._keys_index()
+        return sorted(index.get(incarnation_prefix(group_id, inc), ()))
+
+    def _keys_index(self) -> dict[str, set[str]]:
         assert self.engine is not None
-        prefix = incarnation_prefix(group_id, inc)
-        keys = {k for k in self.views if k.startswith(prefix)}
-        keys.update(k for (ns, k) in self.engine.kv if ns == MSG and k.startswith(prefix))
-        return sorted(keys)
+        if self._index is None or self._index_of is not self.engine.kv:
+            # Built from the store's state once it is loaded (and again if the engine reloaded it).
+            index: dict[str, set[str]] = {}
+            for (ns, k) in list(self.engine.kv):
+                if ns == MSG:
+                    index.setdefault(k.rpartition("/")[0] + "/", set()).add(k)
+            for k in self.views:
+                index.setdefault(k.rpartition("/")[0] + "/", set()).add(k)
+            self._index, self._index_of = index, self.engine.kv
+        return self._index
+
+    def _remember(self, key: str, view: GroupView, channel: str) -> None:
+        self.views[key] = view
+        self.channels[key] = channel
+        self._keys_index().setdefault(key.rpartition("/")[0] + "/", set()).add(key)
+
+    def _forget(self, key: str) -> None:
+        self.views.pop(key, None)
+        self.channels.pop(key, None)
+        keys = self._keys_index().get(key.rpartition("/")[0] + "/")
+        if keys is not None:
+            keys.discard(key)
+            if not keys:
+                del self._keys_index()[key.rpartition("/")[0] + "/"]
 
     # ------------------------------------------------------------------ the flush (in a cycle)
     def render_flush(self, integ: SlackIntegration, n: Notification) -> str:
@@ -193,8 +220,7 @@ class SlackNotifier(Extension):
         channel = entry.get("channel") or self.channels.get(key) or integ.channel_for(n)
         status = self.group_status(gid, inc)
         story = story_lines(prev, view)
-        self.views[key] = view
-        self.channels[key] = channel
+        self._remember(key, view, channel)
         return self._content(n.receiver, integ.index, gid, inc, channel, view, status, n.now.ns, story)
 
     def _content(self, receiver: str, index: int, gid: str, inc: int, channel: str, view: GroupView,
@@ -358,8 +384,7 @@ class SlackNotifier(Extension):
             return
         for k in self._message_keys(gid, inc):
             txn.delete_kv(MSG, k)
-            self.views.pop(k, None)
-            self.channels.pop(k, None)
+            self._forget(k)
         g = txn.kv(GROUP, gid) or {}
         if g.get("inc") == inc and live is None:
             txn.delete_kv(GROUP, gid)
