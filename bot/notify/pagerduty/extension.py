@@ -5,7 +5,9 @@ State lives in the engine's key-value store (committed with the cycle that chang
     "pagerduty.incident"/<dedup_key>   the incident of one group (or of a manual page):
         group_id, group_key, status ("none" | "triggered" | "acknowledged" | "resolved"),
         targets {"<receiver>/<index>": {action, at_ns, via, error}} — what each PagerDuty
-        integration last accepted, ack {by, at_ns, source, comment}, resolved_by, incident
+        integration last accepted, ack {by, at_ns, source, comment} (with bot.chatops running, a
+        copy: chatops's state decides, and acknowledgements made here or in PagerDuty are
+        handed to it), resolved_by, incident
         (PagerDuty's id, number, URL, assignees… from webhooks), escalation {state, receiver,
         due_ns, …}, closed, notes (the story told to Slack)
     "pagerduty.webhook"/<webhook id>   webhooks already applied (forgotten after a week)
@@ -193,6 +195,9 @@ class PagerDutyExtension(Extension):
         return last
 
     def _acknowledged(self, engine: Engine, st: dict[str, Any], group: AggrGroup | None) -> bool:
+        acks = engine.extension("chatops")
+        if acks is not None and st.get("group_id"):
+            return bool(acks.acknowledged(st["group_id"]))  # bot.chatops holds the one ack state
         if st.get("ack") or st.get("status") == "acknowledged":
             return True
         if group is None:
@@ -291,7 +296,7 @@ class PagerDutyExtension(Extension):
                 txn.cancel(NAME, f"esc|{key}")
                 e["state"] = "acknowledged"
             return
-        if e is None:
+        if e is None or e.get("state") == "acknowledged":  # after an unacknowledgement: the clock starts again
             due = txn.now.ns + round(esc.page_after * NS)
             st["escalation"] = {"state": "waiting", "receiver": esc.receiver, "page_after_s": esc.page_after,
                                 "resolve_unacknowledged": esc.resolve_unacknowledged, "due_ns": due,
@@ -420,8 +425,8 @@ class PagerDutyExtension(Extension):
         self._save(txn, key, st)
 
     def suppress_repeat(self, group: AggrGroup) -> bool:
-        if self.engine is None:
-            return False
+        if self.engine is None or self.engine.extension("chatops") is not None:
+            return False  # bot.chatops answers (its acknowledgement state is the one source of truth)
         st = self.engine.kv.get((NS_INCIDENT, dedup_key(group.key)))
         if not isinstance(st, dict) or st.get("closed") or st.get("status") == "resolved":
             return False
@@ -443,6 +448,7 @@ class PagerDutyExtension(Extension):
         already = bool(st.get("ack"))
         if not already:
             st["ack"] = {"by": actor, "at_ns": txn.now.ns, "source": "slack", "comment": comment}
+        self._tell_acks(txn, st, actor, True, "slack")
         cancelled = False
         e = st.get("escalation")
         if e and e.get("state") == "waiting":
@@ -561,9 +567,11 @@ class PagerDutyExtension(Extension):
             if e and e.get("state") == "waiting":
                 txn.cancel(NAME, f"esc|{key}")
                 e["state"] = "acknowledged"
+            self._tell_acks(txn, st, who_raw, True)
         elif etype == "incident.unacknowledged":
             st["status"] = "triggered"
             st["ack"] = None
+            self._tell_acks(txn, st, who_raw, False)
             note = f":bell: No longer acknowledged in PagerDuty (incident {name}): it is triggered again."
         elif etype == "incident.resolved":
             st["status"] = "resolved"
@@ -591,6 +599,27 @@ class PagerDutyExtension(Extension):
             self._tell.append((st.get("group_id", ""), None, "note"))  # redraw: the incident's link and status
         self._save(txn, key, st)
         return WebhookResult("applied", etype, st.get("group_id", ""), (note,) if note else ())
+
+    @staticmethod
+    def _tell_acks(txn: Txn, st: dict[str, Any], who: str, acknowledged: bool, source: str = "pagerduty") -> None:
+        """bot.chatops keeps the acknowledgement state: one made (or withdrawn) here goes there."""
+        acks = txn.engine.extension("chatops")
+        if acks is not None and st.get("group_id"):
+            acks.external(txn, st["group_id"], who, source, acknowledged)
+
+    def unacknowledge(self, txn: Txn, group_id: str) -> bool:
+        """bot.chatops withdrew an acknowledgement made in Slack: the copy kept here goes too, and a
+        Slack-first escalation waits again from the next flush. PagerDuty's own incident stays as it
+        is (the Events API cannot unacknowledge)."""
+        found = self._find(txn.engine, group_id) if group_id not in txn.engine.groups else None
+        group = txn.engine.groups.get(group_id)
+        key = dedup_key(group.key) if group is not None else (found[0] if found else None)
+        st = self._load(txn, key) if key else None
+        if st is None or not st.get("ack") or st["ack"].get("source") != "slack":
+            return False
+        st["ack"] = None
+        self._save(txn, key, st)
+        return True
 
     def _gc_webhooks(self, txn: Txn) -> None:
         engine = txn.engine
