@@ -14,6 +14,7 @@ import signal
 
 from aiohttp import web
 
+from bot import chatops
 from bot.config import Config, load_config
 from bot.logging import get_logger
 from bot.server import api_alerts, api_silences, api_status, health, pagerduty_webhook, webhook_intake
@@ -57,6 +58,7 @@ def create_app(settings: Settings, config: Config | None = None, store: Store | 
     app.on_response_prepare.append(_vary_origin)
     app.on_startup.append(_start)
     app.on_cleanup.append(_stop)
+    chatops.register(app)  # POST /slack/events; after _start, so that the runtime starts first
     if handle_signals:
         app.on_startup.append(_install_sighup)
     return app

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 
 from bot.config import Config, ConfigError, load_config
 from bot.engine.clock import SystemClock
@@ -56,6 +57,8 @@ class Runtime:
         self._loop_task: asyncio.Task[None] | None = None
         self._reload_lock = asyncio.Lock()
         self.runbooks = _load_runbooks(config)
+        # Called with each engine built, before it starts (bot.chatops adds its extension).
+        self.engine_hooks: list[Callable[[Engine], None]] = []
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -96,6 +99,8 @@ class Runtime:
                                      observer=self.metrics.delivery_observer)
         engine = Engine(self.config, self.store, SystemClock(), integrations, self.external_url, self.worker,
                         max_queued_alerts=self.settings.max_queued_alerts)
+        for hook in self.engine_hooks:
+            hook(engine)
         self.engine = engine
         await engine.start()
         self._loop_task = asyncio.get_running_loop().create_task(self._run_engine(engine), name="alertbot-engine")

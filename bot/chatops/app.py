@@ -1,0 +1,434 @@
+"""The Slack app: slack-bolt's `AsyncApp` behind one route of the bot's own aiohttp
+application (`POST /slack/events`, for slash commands, interactivity and events), and Socket
+Mode (`SLACK_APP_TOKEN`) as the other way in, to the same listeners.
+
+Before anything is parsed, an HTTP request must carry a valid Slack v0 signature
+(`SLACK_SIGNING_SECRET`) made within the last five minutes, and must not be one already
+received (the same timestamp and signature: a replay). Bolt then verifies it again and runs
+the listeners, which acknowledge at once (Slack allows three seconds) and finish afterwards.
+A delivery Slack sends again (`X-Slack-Retry-Num`, a Socket Mode retry: the same event id,
+trigger id or action) is acknowledged and not run twice. Every refusal is answered with
+401 and a reason, counted (`alertbot_chatops_requests`) and logged — never with the
+signature or the secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import hashlib
+import hmac
+import logging
+import time
+from collections import OrderedDict, deque
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from prometheus_client import Counter, Histogram
+
+from bot.chatops.access import Access, GroupMembers, User
+from bot.chatops.acks import AckExtension
+from bot.chatops.handlers import Listeners
+from bot.chatops.operations import Operations
+from bot.chatops.settings import ChatopsSettings, from_env, reload_if_changed
+from bot.chatops.upkeep import Upkeep
+from bot.chatops.upstream import Upstream
+from bot.logging import get_logger
+from bot.server.common import RUNTIME
+from bot.server.runtime import Runtime
+
+log = get_logger("alertbot.chatops")
+
+ROUTE = "/slack/events"
+MAX_BODY = 1024 * 1024  # Slack's payloads are far smaller; a bigger body is not Slack
+WINDOW_S = 300  # Slack's replay window: a request signed longer ago than this is refused
+TRANSPORT: contextvars.ContextVar[str] = contextvars.ContextVar("alertbot_chatops_transport", default="http")
+ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5)
+
+
+class ChatopsMetrics:
+    def __init__(self, registry: Any) -> None:
+        self.requests = Counter(
+            "alertbot_chatops_requests", "Requests from Slack, by transport (http, socket_mode) and outcome "
+            "(handled; duplicate: a retry acknowledged without running again; refused_*: not verified).",
+            ["transport", "outcome"], registry=registry)
+        self.ack_seconds = Histogram(
+            "alertbot_chatops_ack_seconds", "Time from a request's arrival to its acknowledgement (Slack allows 3 s), "
+            "by transport and kind.", ["transport", "kind"], buckets=ACK_BUCKETS, registry=registry)
+        self.refusals = Counter(
+            "alertbot_chatops_refusals", "Chat requests refused, by action and why (access, unsafe_input, query).",
+            ["action", "reason"], registry=registry)
+        self.audit = Counter(
+            "alertbot_audit_actions", "Audit log rows written (every human and automatic action), by action.",
+            ["action"], registry=registry)
+
+
+class _Seen:
+    """Keys seen within the last `ttl` seconds."""
+
+    def __init__(self, ttl: float, limit: int = 100_000) -> None:
+        self.ttl = ttl
+        self.limit = limit
+        self._items: OrderedDict[str, float] = OrderedDict()
+
+    def check_and_add(self, key: str) -> bool:
+        """True when the key was seen already; records it otherwise."""
+        now = time.monotonic()
+        while self._items:
+            k, at = next(iter(self._items.items()))
+            if now - at <= self.ttl and len(self._items) <= self.limit:
+                break
+            self._items.popitem(last=False)
+        if key in self._items:
+            return True
+        self._items[key] = now
+        return False
+
+
+class CountingStore:
+    """The engine's store, counting the audit rows of each commit once it succeeded."""
+
+    def __init__(self, inner: Any, counter: Counter) -> None:
+        self.inner = inner
+        self._counter = counter
+
+    async def commit(self, changes: Any) -> None:
+        await self.inner.commit(changes)
+        for row in changes.audit_insert:
+            self._counter.labels(row.action).inc()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def delivery_key(body: dict[str, Any]) -> str | None:
+    """What makes a delivery the same delivery when Slack sends it again."""
+    if body.get("type") == "event_callback" and body.get("event_id"):
+        return "event:" + str(body["event_id"])
+    if "command" in body and body.get("trigger_id"):
+        return "command:" + str(body["trigger_id"])
+    if body.get("type") == "block_actions":
+        actions = body.get("actions") or [{}]
+        return f"action:{body.get('trigger_id')}:{actions[0].get('action_id')}:{actions[0].get('action_ts')}"
+    if body.get("type") == "view_submission":
+        v = body.get("view") or {}
+        return f"view:{v.get('id')}:{v.get('hash')}:{body.get('trigger_id')}"
+    return None
+
+
+class Chatops:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.settings: ChatopsSettings = from_env()
+        self.metrics = ChatopsMetrics(runtime.metrics.registry)
+        self.acks = AckExtension(self.settings.chatops.ack_silence_duration)
+        self.errors: deque[tuple[float, str]] = deque(maxlen=20)
+        self.replays = _Seen(WINDOW_S + 30)
+        self.handled = _Seen(3600)
+        self.session: aiohttp.ClientSession | None = None
+        self.web: Any = None
+        self.bolt: Any = None
+        self.socket: Any = None
+        self.socket_error = ""
+        self.upstream: Upstream | None = None
+        self.datasources: Any = None
+        self.access = Access(lambda: self.settings.access, GroupMembers(self._group_handles, self._group_members))
+        self.ops = Operations(self)
+        self.upkeep = Upkeep(self)
+        self.listeners = Listeners(self)
+        self._attach_task: asyncio.Task[None] | None = None
+        self._socket_task: asyncio.Task[None] | None = None
+        for p in self.settings.problems:
+            log.error(f"chatops: {p}")
+
+    # ------------------------------------------------------------------ wiring
+    def attach_engine(self, engine: Any) -> None:
+        """The runtime built its engine: acknowledgements join it before it starts."""
+        if engine.extension(self.acks.name) is not self.acks:
+            engine.extensions = [e for e in engine.extensions if e.name != self.acks.name] + [self.acks]
+        self.acks.attach(engine)
+        if not isinstance(engine.store, CountingStore):
+            engine.store = CountingStore(engine.store, self.metrics.audit)
+
+    async def on_startup(self, app: web.Application) -> None:
+        from slack_bolt.async_app import AsyncApp
+        from slack_bolt.authorization import AuthorizeResult
+        from slack_sdk.http_retry.builtin_async_handlers import (
+            AsyncConnectionErrorRetryHandler,
+            AsyncRateLimitErrorRetryHandler,
+            AsyncServerErrorRetryHandler,
+        )
+        from slack_sdk.web.async_client import AsyncWebClient
+
+        from bot.notify.slack.api import env_proxy, proxy_for
+
+        s = self.settings
+        self.session = aiohttp.ClientSession(trust_env=False)
+        proxy = proxy_for(s.api_url, env_proxy())
+        self.web = AsyncWebClient(token=s.bot_token or None, base_url=s.api_url, session=self.session,
+                                  logger=logging.getLogger("alertbot.chatops.sdk"),
+                                  retry_handlers=[AsyncConnectionErrorRetryHandler(),
+                                                  AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+                                                  AsyncServerErrorRetryHandler(max_retry_count=1)])
+        self.web.proxy = proxy
+        if s.alertmanager_url:
+            self.upstream = Upstream(s.alertmanager_url, self.session)
+            log.info("chatops: silences are mirrored to the upstream Alertmanager", url=self.upstream.where)
+        try:
+            from bot.prometheus import Datasources
+
+            ds = Datasources.from_env(session=self.session)
+            self.datasources = ds if len(ds) else None
+        except Exception as exc:
+            log.error(f"chatops: Prometheus datasources refused: {exc}")
+
+        async def authorize(enterprise_id: str | None = None, team_id: str | None = None, **_: Any) -> Any:
+            return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, bot_token=s.bot_token or None,
+                                   bot_user_id=self._bot_user_id())
+
+        # Without a signing secret HTTP requests are refused before Bolt sees them; Bolt still
+        # needs one to be built (Socket Mode does not verify signatures).
+        bolt_log = logging.getLogger("alertbot.chatops.bolt")
+        quiet = _DropTokenWarnings()
+        bolt_log.addFilter(quiet)  # Bolt reads SLACK_BOT_TOKEN itself and warns that `client` wins: it does
+        try:
+            self.bolt = AsyncApp(client=self.web, signing_secret=s.signing_secret or "unset-" + _random(),
+                                 authorize=authorize, logger=bolt_log, process_before_response=False,
+                                 ignoring_self_events_enabled=False)
+        finally:
+            bolt_log.removeFilter(quiet)
+        self.listeners.register(self.bolt)
+        if not s.signing_secret:
+            log.error("chatops: SLACK_SIGNING_SECRET is not set: every request to POST /slack/events is refused"
+                      + (" (Socket Mode still works)" if s.app_token else ""))
+        if not s.bot_token:
+            log.warning("chatops: SLACK_BOT_TOKEN is not set: commands answer, but nothing can be posted, "
+                        "uploaded or opened in Slack")
+        if getattr(self.runtime, "engine_hooks", None) is None:
+            self._attach_task = asyncio.get_running_loop().create_task(self._attach_when_ready())
+        self.upkeep.start()
+        if s.app_token:
+            self._socket_task = asyncio.get_running_loop().create_task(self._socket_mode(),
+                                                                        name="alertbot-socket-mode")
+        log.info("chatops ready", command=s.chatops.command, route=ROUTE, socket_mode=bool(s.app_token),
+                 settings_file=s.path or "none (defaults)", access_rules=len(s.access.rules))
+
+    async def _attach_when_ready(self) -> None:
+        while self.runtime.engine is None:
+            await asyncio.sleep(0.01)
+        self.attach_engine(self.runtime.engine)
+
+    async def on_cleanup(self, app: web.Application) -> None:
+        await self.upkeep.stop()
+        for task in (self._attach_task, self._socket_task):
+            if task is not None and not task.done():
+                task.cancel()
+                try:
+                    await task
+                except (asyncio.CancelledError, Exception):
+                    pass
+        if self.socket is not None:
+            try:
+                await self.socket.close_async()
+            except Exception:
+                log.exception("closing the Socket Mode connection failed")
+        if self.session is not None:
+            await self.session.close()
+
+    # ------------------------------------------------------------------ HTTP
+    async def http_endpoint(self, request: web.Request) -> web.Response:
+        from slack_bolt.adapter.aiohttp import to_aiohttp_response
+        from slack_bolt.request.async_request import AsyncBoltRequest
+
+        started = time.monotonic()
+        TRANSPORT.set("http")
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            return self._refuse(request, 413, "refused_too_large", "body too large for a Slack request")
+        body = await request.read()
+        if len(body) > MAX_BODY:
+            return self._refuse(request, 413, "refused_too_large", "body too large for a Slack request")
+        if not self.settings.signing_secret:
+            return self._refuse(request, 503, "refused_unconfigured",
+                                "Slack requests cannot be verified: SLACK_SIGNING_SECRET is not set")
+        reason = verify(self.settings.signing_secret, body, request.headers.get("X-Slack-Request-Timestamp"),
+                        request.headers.get("X-Slack-Signature"), time.time())
+        if reason is not None:
+            return self._refuse(request, 401, reason[0], reason[1])
+        retry = request.headers.get("X-Slack-Retry-Num")
+        if self.replays.check_and_add(str(request.headers.get("X-Slack-Signature"))):
+            if retry:
+                self.metrics.requests.labels("http", "duplicate").inc()
+                log.info("slack retry of a request already handled: acknowledged, not run again", retry=retry)
+                return web.Response(status=200)
+            return self._refuse(request, 401, "refused_replay",
+                                "replayed request: this exact signed request was already received")
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return self._refuse(request, 400, "refused_bad_body", "the body is not UTF-8")
+        if self.bolt is None:
+            return self._refuse(request, 503, "refused_starting", "alertbot is starting")
+        bolt_resp = await self.bolt.async_dispatch(AsyncBoltRequest(body=text, query=request.query_string,
+                                                                    headers=request.headers))  # type: ignore[arg-type]
+        outcome = "handled" if bolt_resp.status == 200 else f"status_{bolt_resp.status}"
+        self.metrics.requests.labels("http", outcome).inc()
+        if bolt_resp.status == 401:
+            log.warning("slack request refused by bolt's verification", status=bolt_resp.status)
+        self.metrics.ack_seconds.labels("http", "any").observe(time.monotonic() - started)
+        return await to_aiohttp_response(bolt_resp)
+
+    def _refuse(self, request: web.Request, status: int, outcome: str, reason: str) -> web.Response:
+        self.metrics.requests.labels("http", outcome).inc()
+        log.warning("slack request refused", reason=reason, status=status, remote=request.remote,
+                    retry=request.headers.get("X-Slack-Retry-Num"))
+        return web.json_response({"error": reason}, status=status)
+
+    async def dedupe_middleware(self, body: dict[str, Any], next: Any) -> Any:
+        """A delivery Slack sends again is acknowledged without running twice."""
+        from slack_bolt.response import BoltResponse
+
+        key = delivery_key(body) if isinstance(body, dict) else None
+        if key is not None and self.handled.check_and_add(key):
+            self.metrics.requests.labels(TRANSPORT.get(), "duplicate").inc()
+            log.info("slack delivery already handled: acknowledged, not run again", key=key.split(":")[0])
+            return BoltResponse(status=200, body="")
+        return await next()
+
+    # ------------------------------------------------------------------ Socket Mode
+    async def _socket_mode(self) -> None:
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        chatops = self
+
+        class Handler(AsyncSocketModeHandler):  # type: ignore[misc]
+            async def handle(self, client: Any, req: Any) -> None:
+                TRANSPORT.set("socket_mode")
+                started = time.monotonic()
+                await super().handle(client, req)
+                chatops.metrics.requests.labels("socket_mode", "handled").inc()
+                chatops.metrics.ack_seconds.labels("socket_mode", "any").observe(time.monotonic() - started)
+
+        delay = 1.0
+        while True:
+            try:
+                self.socket = Handler(self.bolt, app_token=self.settings.app_token, web_client=self.web)
+                await self.socket.connect_async()
+                self.socket_error = ""
+                log.info("chatops: Socket Mode connected")
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                data = getattr(getattr(exc, "response", None), "data", None)
+                why = data.get("error") if isinstance(data, dict) else type(exc).__name__
+                self.socket_error = str(why)
+                self.note_error(f"Socket Mode: {why}")
+                log.error("chatops: Socket Mode connection failed; retrying", error=str(why),
+                          retry_in_seconds=delay)
+                if self.socket is not None:
+                    try:
+                        await self.socket.close_async()
+                    except Exception:
+                        pass
+                    self.socket = None
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
+
+    # ------------------------------------------------------------------ shared
+    def transport_of(self, body: Any) -> str:
+        return TRANSPORT.get()
+
+    def refused(self, user: User, action: str, reason: str, kind: str) -> None:
+        self.metrics.refusals.labels(action, kind).inc()
+        log.warning("chatops request refused", user=user.id, user_name=user.name, action=action, reason=reason,
+                    why=kind)
+
+    def note_error(self, text: str) -> None:
+        self.errors.append((time.time(), text))
+
+    def settings_changed(self) -> None:
+        problem = reload_if_changed(self.settings)
+        if problem:
+            log.error(f"chatops: {problem}")
+            self.note_error(problem)
+
+    def _bot_user_id(self) -> str | None:
+        try:
+            from bot.notify.slack import service_for as slack_service_for
+
+            if self.runtime.http is not None:
+                return slack_service_for(self.runtime.http).auth.get("user_id")
+        except Exception:
+            return None
+        return None
+
+    def transport_status(self) -> str:
+        s = self.settings
+        parts = [f"HTTP {ROUTE} " + ("on" if s.signing_secret else "⚠️ off (SLACK_SIGNING_SECRET not set)")]
+        if s.app_token:
+            state = "connected" if self.socket is not None and not self.socket_error else \
+                f"⚠️ not connected ({self.socket_error or 'connecting'})"
+            parts.append(f"Socket Mode {state}")
+        parts.append("bot token " + ("set" if s.bot_token else "⚠️ not set"))
+        return " · ".join(parts)
+
+    async def _group_handles(self) -> dict[str, str]:
+        if self.web is None or not self.settings.bot_token:
+            raise LookupError("no SLACK_BOT_TOKEN to read user groups with")
+        resp = await self.web.usergroups_list(include_disabled=False)
+        return {str(g.get("handle", "")).lower(): str(g.get("id")) for g in resp.get("usergroups", [])}
+
+    async def _group_members(self, group_id: str) -> list[str]:
+        if self.web is None or not self.settings.bot_token:
+            raise LookupError("no SLACK_BOT_TOKEN to read user groups with")
+        resp = await self.web.usergroups_users_list(usergroup=group_id)
+        return [str(u) for u in resp.get("users", [])]
+
+
+def verify(secret: str, body: bytes, ts: str | None, signature: str | None, now: float) -> tuple[str, str] | None:
+    """None when the request is Slack's, signed within the window; else (outcome, reason)."""
+    if not ts or not signature:
+        return "refused_unsigned", "missing X-Slack-Request-Timestamp or X-Slack-Signature: not a request from Slack"
+    try:
+        sent = int(ts)
+    except ValueError:
+        return "refused_unsigned", "X-Slack-Request-Timestamp is not a Unix time"
+    if abs(now - sent) > WINDOW_S:
+        return ("refused_stale", f"stale request: signed {int(now - sent)}s ago, outside Slack's 5-minute window "
+                                 "(a replay, or this machine's clock is off)")
+    expected = "v0=" + hmac.new(secret.encode(), b"v0:" + ts.encode() + b":" + body, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected.encode(), signature.encode()):
+        return ("refused_signature", "bad signature: the body or timestamp differs from what was signed, or "
+                                     "SLACK_SIGNING_SECRET is not this app's signing secret")
+    return None
+
+
+class _DropTokenWarnings(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token`" not in record.getMessage()
+
+
+def _random() -> str:
+    import secrets
+
+    return secrets.token_hex(16)
+
+
+def register(app: web.Application) -> Chatops:
+    """Adds the Slack app to the bot's application (`create_app` calls this)."""
+    rt = app[RUNTIME]
+    chatops = Chatops(rt)
+    app[CHATOPS] = chatops
+    app.router.add_route("POST", ROUTE, chatops.http_endpoint, name="slack_events")
+    hooks = getattr(rt, "engine_hooks", None)
+    if hooks is not None:
+        hooks.append(chatops.attach_engine)
+    app.on_startup.append(chatops.on_startup)
+    app.on_cleanup.insert(0, chatops.on_cleanup)  # before the runtime stops the engine
+    return chatops
+
+
+CHATOPS: web.AppKey[Chatops] = web.AppKey("alertbot_chatops", Chatops)
+
+__all__ = ["CHATOPS", "Chatops", "delivery_key", "register", "verify"]
