@@ -128,6 +128,7 @@ class Upkeep:
                 and (only is None or sid in only)]
         lines: list[str] = []
         done: dict[str, dict[str, Any]] = {}
+        asked = {sid: meta["pending"] for sid, meta in owed}
         for sid, meta in owed:
             s = engine.silences.by_id.get(sid)
             action = meta["pending"]
@@ -165,7 +166,7 @@ class Upkeep:
                     if not isinstance(cur, dict):
                         continue
                     # What changed meanwhile (an extension, an expiry) stays owed, with the upstream id.
-                    unchanged = cur.get("pending") == owed_action(owed, sid)
+                    unchanged = cur.get("pending") == asked[sid]
                     txn.put_kv(NS_SILENCE, sid, {**cur, "upstream": meta.get("upstream", ""),
                                                  "pending": "" if unchanged else cur.get("pending")})
                 self._forget_old(txn)
@@ -257,6 +258,3 @@ class Upkeep:
                      groups=sorted({short_id(g) for a in resolve for g in groups_of.get(a.fingerprint, [])}))
         return len(resolve)
 
-
-def owed_action(owed: list[tuple[str, dict[str, Any]]], sid: str) -> str:
-    return next((m.get("pending", "") for s, m in owed if s == sid), "")

@@ -122,6 +122,7 @@ async def test_ack_silence_is_mirrored_extended_while_firing_and_expired_on_unac
     up2 = w.kv("chatops.silence", w.kv("chatops.ack", p.group_id)["silence"]["id"])["upstream"]
     am = {x["id"]: x for x in await w.am_silences()}
     assert am[up2]["status"]["state"] == "active"
+    assert [x["id"] for x in am.values() if x["status"]["state"] == "active"] == [up2]  # one, kept alive
     end_here = max(s["ends_ns"] for s in w.active_silences())
     assert am[up2]["endsAt"][:19] == time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(end_here / 1e9))
     # unack: the silence is expired here and upstream
