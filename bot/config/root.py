@@ -70,7 +70,10 @@ class AlertmanagerConfig(Strict):
 
     @property
     def global_config(self) -> GlobalConfig:
-        return self.global_ if self.global_ is not None else GlobalConfig()
+        return self.global_ if self.global_ is not None else _DEFAULT_GLOBAL
 
     def receiver(self, name: str) -> Receiver | None:
         return next((r for r in self.receivers if r.name == name), None)
+
+
+_DEFAULT_GLOBAL = GlobalConfig()

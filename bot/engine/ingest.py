@@ -37,6 +37,8 @@ def _valid_name(name: str, mode: MatchersMode) -> bool:
 
 
 def _valid_value(value: str) -> bool:
+    if value.isascii():
+        return True
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:

@@ -22,11 +22,12 @@ _RFC3339 = re.compile(
 class Timestamp:
     """An instant (`ns` since the Unix epoch) and the UTC offset it was written with."""
 
-    __slots__ = ("ns", "offset")
+    __slots__ = ("ns", "offset", "_text")
 
     def __init__(self, ns: int, offset: int = 0) -> None:
         self.ns = ns
         self.offset = offset  # seconds east of UTC, for output only
+        self._text: str | None = None
 
     # -- construction
     @classmethod
@@ -85,6 +86,11 @@ class Timestamp:
     # -- output
     def rfc3339nano(self) -> str:
         """Go's `time.RFC3339Nano` (the JSON form of a time.Time)."""
+        if self._text is None:
+            self._text = self._rfc3339nano()
+        return self._text
+
+    def _rfc3339nano(self) -> str:
         local = self.ns + self.offset * _NS
         secs, frac = divmod(local, _NS)
         days, rem = divmod(secs, 86400)

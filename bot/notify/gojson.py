@@ -13,6 +13,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 _ESCAPE = re.compile(r'[\x00-\x1f"\\<>&\u2028\u2029]')
 _NAMED = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -49,6 +51,24 @@ def dumps(value: Any) -> str:
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 
+_HTML = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_HTML_RE = re.compile("[<>&\u2028\u2029]")
+
+
+def fast_dumps(value: Any) -> str:
+    """`dumps` through orjson: the same bytes as Go wherever orjson agrees with it. Go escapes
+    <, >, & and U+2028/9 (they only occur inside strings, so they can be replaced in the
+    output); orjson writes \\b and \\f where Go writes \\u0008 and \\u000c, so such documents,
+    and anything orjson refuses, take the exact path."""
+    try:
+        out = orjson.dumps(value).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        return dumps(value)
+    if "\\b" in out or "\\f" in out:
+        return dumps(value)
+    return _HTML_RE.sub(lambda m: _HTML[m.group(0)], out)
+
+
 def encode(value: Any) -> str:
     """What `json.NewEncoder(w).Encode(value)` writes: the document and a newline."""
-    return dumps(value) + "\n"
+    return fast_dumps(value) + "\n"
