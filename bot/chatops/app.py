@@ -19,6 +19,7 @@ import contextvars
 import hashlib
 import hmac
 import logging
+import re
 import time
 from collections import OrderedDict, deque
 from typing import Any
@@ -309,6 +310,9 @@ class Chatops:
                 chatops.metrics.requests.labels("socket_mode", "handled").inc()
                 chatops.metrics.ack_seconds.labels("socket_mode", "any").observe(time.monotonic() - started)
 
+        # slack-sdk retries a failed connection by itself, logging why: that reason is kept for
+        # `status`.
+        logging.getLogger("alertbot.chatops.bolt").addFilter(_SocketErrors(self))
         delay = 1.0
         while True:
             try:
@@ -367,9 +371,11 @@ class Chatops:
         s = self.settings
         parts = [f"HTTP {ROUTE} " + ("on" if s.signing_secret else "⚠️ off (SLACK_SIGNING_SECRET not set)")]
         if s.app_token:
-            state = "connected" if self.socket is not None and not self.socket_error else \
-                f"⚠️ not connected ({self.socket_error or 'connecting'})"
-            parts.append(f"Socket Mode {state}")
+            session = getattr(getattr(self.socket, "client", None), "current_session", None)
+            if session is not None and not session.closed:
+                parts.append("Socket Mode connected")
+            else:
+                parts.append(f"Socket Mode ⚠️ not connected ({self.socket_error or 'connecting'})")
         parts.append("bot token " + ("set" if s.bot_token else "⚠️ not set"))
         return " · ".join(parts)
 
@@ -402,6 +408,24 @@ def verify(secret: str, body: bytes, ts: str | None, signature: str | None, now:
         return ("refused_signature", "bad signature: the body or timestamp differs from what was signed, or "
                                      "SLACK_SIGNING_SECRET is not this app's signing secret")
     return None
+
+
+class _SocketErrors(logging.Filter):
+    """Keeps the reason of slack-sdk's failed Socket Mode connections (it retries them itself)."""
+
+    def __init__(self, chatops: Chatops) -> None:
+        super().__init__()
+        self.chatops = chatops
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if text.startswith("Failed to connect"):
+            m = re.search(r"'error': '([a-z_]+)'", text)
+            self.chatops.socket_error = m.group(1) if m else text.split("\n")[0][:200]
+            self.chatops.note_error(f"Socket Mode: {self.chatops.socket_error}")
+        elif text.startswith("A new session") and "established" in text:
+            self.chatops.socket_error = ""
+        return True
 
 
 class _DropTokenWarnings(logging.Filter):

@@ -107,7 +107,7 @@ class Listeners:
             return problem(str(exc))
         except QueryRefused as exc:
             self.c.refused(user, what, str(exc), "query")
-            return problem(esc(str(exc)))
+            return problem("Prometheus did not answer this query: " + code(str(exc), 600))
         except NotFound as exc:
             log.info("chatops: not found", user=user.id, command=what, reason=str(exc))
             return problem(str(exc))
