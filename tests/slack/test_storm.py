@@ -37,14 +37,14 @@ receivers:
 
 
 def lower_bound(slack: FakeSlack, rate: float, burst: int) -> float:
-    """Seconds any client needs at least, per channel: its accepted writes at the pace, or the
-    Retry-After blocks of its busiest method back to back — whichever is longer."""
+    """Seconds any client that paces every request needs at least, per channel: its requests
+    (those answered 429 too) at the pace, or the Retry-After blocks of its busiest method back
+    to back — whichever is longer."""
     worst = 0.0
     for cid in slack.channels:
         calls = [c for c in slack.calls if c.channel_id == cid and c.method in WRITE_METHODS]
-        writes = sum(1 for c in calls if c.ok)
         blocked = max((sum(1 for c in calls if c.status == 429 and c.method == m) for m in WRITE_METHODS), default=0)
-        worst = max(worst, (writes - burst) / rate, float(blocked))
+        worst = max(worst, (len(calls) - burst) / rate, float(blocked))
     return worst
 
 

@@ -117,10 +117,16 @@ class SlackApi:
         self.timeout = timeout
         self._observer = observer  # (CallResult, seconds) -> None
 
-    async def call(self, method: str, *, paced: bool = True, **args: Any) -> CallResult:
-        """One call; `args` are the method's (its `channel` is also what the call is paced by)."""
+    async def call(self, method: str, *, paced: bool = True, before: Any = None, **args: Any) -> CallResult:
+        """One call; `args` are the method's (its `channel` is also what the call is paced by).
+        `before`, if given, is awaited once the call's turn has come, just before it is sent;
+        if it returns a CallResult, that is the answer and nothing is sent."""
         channel = str(args.get("channel") or "")
         waited = await self.pacer.acquire(method, channel, paced=paced and method in WRITES)
+        if before is not None:
+            stop = await before()
+            if isinstance(stop, CallResult):
+                return stop
         started = time.monotonic()
         result = await self._call(method, args)
         result.waited = waited

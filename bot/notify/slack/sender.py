@@ -115,10 +115,18 @@ class Sender:
                 self.service.observe(r, p["channel"])
                 self._wrote(key, p)
                 return Outcome.success(action="adopted", ts=ts, channel_id=cid)
-        if not await self._mark_posting(key, p["channel"]):
-            return Outcome.retry("could not record the post before sending it (database unavailable)")
+        async def mark() -> CallResult | None:
+            # Recorded once the post's turn has come (not while it waits for the channel's pace):
+            # after a crash, only posts that may really have been sent are looked for.
+            if await self._mark_posting(key, p["channel"]):
+                return None
+            return CallResult("chat.postMessage", False, "retry",
+                              "could not record the post before sending it (database unavailable)")
+
         args = _post_args(message, p)
-        r = await api.call("chat.postMessage", channel=p["channel"], **args)
+        r = await api.call("chat.postMessage", before=mark, channel=p["channel"], **args)
+        if not r.ok and not r.status and r.error.startswith("could not record"):
+            return Outcome.retry(r.error)
         if not r.ok and r.error in CONTENT_ERRORS and not r.maybe_done:
             log.error("Slack refused the message (%s); sending its minimal form", r.error)
             r = await api.call("chat.postMessage", channel=p["channel"], **_post_args(self._minimal(p), p))
