@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from bot.chatops import parse
 from bot.chatops.access import Refused, User
 from bot.chatops.acks import group_matchers
-from bot.chatops.operations import NotFound, QueryRefused, SilenceRequest, Unavailable
+from bot.chatops.errors import NotFound, QueryRefused, Unavailable
+from bot.chatops.operations import SilenceRequest
 from bot.chatops.parse import InputError, UnsafeInput
 from bot.chatops.render import (
     ACTION_CANCEL,
@@ -31,7 +32,6 @@ from bot.chatops.render import (
     Reply,
     affected_lines,
     answer,
-    esc,
     problem,
     refusal,
     silence_modal,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.config.durations import format_duration
-from bot.notify.slack.message import date, link, person
+from bot.notify.slack.message import date, link
 from bot.notify.slack.mrkdwn import code, escape_text, fit_text, plain, truncate_mrkdwn
 
 SECTION = 2900  # under Slack's 3000, for the code fences and a cut mark
@@ -33,6 +33,8 @@ INPUT = "value"
 
 
 @dataclass
+
+
 class Reply:
     text: str
     blocks: list[dict[str, Any]] | None = None
@@ -108,6 +110,8 @@ def problem(text: str) -> Reply:
 
 
 # ---------------------------------------------------------------------------------- values
+
+
 def fmt_value(v: float) -> str:
     if math.isnan(v):
         return "NaN"
@@ -161,6 +165,8 @@ def labels_text(labels: dict[str, str], skip: Iterable[str] = (), limit: int = 8
 
 
 # ---------------------------------------------------------------------------------- silences
+
+
 def matchers_text(matchers: Iterable[Any]) -> str:
     return code("{" + ", ".join(str(m) for m in matchers) + "}", 400)
 
@@ -230,9 +236,11 @@ def silence_modal(group_short: str, alertname: str, matchers_line: str, duration
     }
 
 
-def who_text(who: str) -> str:
-    return person(who)
+def who_mention(by: str, name: str) -> str:
+    if by.startswith(("U", "W")) and by.isalnum() and by.isupper():
+        return f"<@{by}>"
+    return esc(name or by or "someone")
 
 
 __all__ = ["Reply", "answer", "code", "context", "date", "esc", "fit_text", "fmt_age", "fmt_value", "link",
-           "section", "table", "who_text"]
+           "section", "table", "who_mention"]
