@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import cmp_to_key
 
-from bot.engine.timestamp import ZERO, Timestamp
+from bot.engine.timestamp import ZERO, ZERO_NS, Timestamp
 from bot.routing.labels import fingerprint, go_quote
 
 
 class Alert:
     __slots__ = ("labels", "annotations", "starts_at", "ends_at", "generator_url", "updated_at", "timeout",
-                 "fingerprint")
+                 "fingerprint", "_order", "cache")
 
     def __init__(self, labels: dict[str, str], annotations: dict[str, str] | None = None,
                  starts_at: Timestamp = ZERO, ends_at: Timestamp = ZERO, generator_url: str = "",
@@ -30,17 +30,49 @@ class Alert:
         self.updated_at = updated_at
         self.timeout = timeout
         self.fingerprint = fingerprint(labels) if fp is None else fp
+        self._order: tuple | None = None
+        # Renderings of this alert (e.g. its webhook JSON), shared with its copies. Labels,
+        # annotations and the URL never change after creation; renderers key their entries
+        # by the times and status they depend on.
+        self.cache: dict | None = None
 
     def copy(self) -> Alert:
-        return Alert(self.labels, self.annotations, self.starts_at, self.ends_at, self.generator_url,
-                     self.updated_at, self.timeout, self.fingerprint)
+        c = Alert(self.labels, self.annotations, self.starts_at, self.ends_at, self.generator_url,
+                  self.updated_at, self.timeout, self.fingerprint)
+        c._order = self.order_key  # computed once per stored alert, shared by its copies
+        if self.cache is None:
+            self.cache = {}
+        c.cache = self.cache
+        return c
+
+    @property
+    def order_key(self) -> tuple:
+        """The key of Alertmanager's notification order (see `order_key`), computed once."""
+        if self._order is None:
+            self._order = order_key(self.labels)
+        return self._order
 
     @property
     def name(self) -> str:
         return self.labels.get("alertname", "")
 
     def resolved_at(self, now: Timestamp) -> bool:
-        return not self.ends_at.is_zero and not (self.ends_at.ns > now.ns)
+        ends = self.ends_at.ns
+        return ends != ZERO_NS and ends <= now.ns
+
+    def as_notified(self, now: Timestamp) -> Alert:
+        """The alert as a notification shows it at `now`: a firing one with the zero `endsAt`
+        (a copy, made once and kept in the cache), a resolved one as it is."""
+        if self.resolved_at(now):
+            return self
+        if self.cache is None:
+            self.cache = {}
+        c = self.cache.get("firing")
+        if c is None:
+            c = self.copy()
+            c.ends_at = ZERO
+            self.cache["firing"] = c
+        return c
 
     def status_at(self, now: Timestamp) -> str:
         return "resolved" if self.resolved_at(now) else "firing"
@@ -121,4 +153,44 @@ def _cmp(a: Alert, b: Alert) -> int:
 
 def sorted_alerts(alerts: list[Alert]) -> list[Alert]:
     """Alerts in the order Alertmanager puts them in a notification (a stable sort)."""
+    return sorted(alerts, key=_order_of)
+
+
+def _order_of(a: Alert) -> tuple:
+    return a.order_key
+
+
+def sorted_alerts_by_comparison(alerts: list[Alert]) -> list[Alert]:
+    """The same order through `AlertSlice.Less` itself (the reference the key is tested against)."""
     return sorted(alerts, key=cmp_to_key(_cmp))
+
+
+class _Reversed(dict):
+    """str.translate table mapping each code point c to 0x10FFFF - c, built as needed."""
+
+    def __missing__(self, code: int) -> str:
+        mapped = chr(0x10FFFF - code)
+        self[code] = mapped
+        return mapped
+
+
+_REVERSED = _Reversed()
+_TERMINATOR = "\U0010ffff"
+
+
+def _descending(name: str) -> str:
+    # Code points mirrored, then a terminator above every mirrored one (a NUL, mirrored to the
+    # same value, is the one character this cannot order against a shorter name): the
+    # strings compare in reverse order, a longer name before its prefix.
+    return name.translate(_REVERSED) + _TERMINATOR
+
+
+def order_key(labels: Mapping[str, str]) -> tuple:
+    """A sort key equal to `types.AlertSlice.Less`: `job` then `instance` (present first, then
+    by value), then `LabelSet.Before` — fewer labels first; then, at the first position where the
+    sorted label lists differ, the larger name first (the other set lacks the smaller one, and
+    Go puts the set missing a name first) or, for the same name, the smaller value."""
+    job = labels.get("job")
+    inst = labels.get("instance")
+    items = tuple((_descending(n), labels[n]) for n in sorted(labels))
+    return (job is None, job or "", inst is None, inst or "", len(labels), items)

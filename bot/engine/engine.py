@@ -588,13 +588,9 @@ class Engine:
         if not g.alerts:
             changes.groups_upsert.append(g.to_row())
             return
-        snapshot = []
-        for a in g.alerts.values():
-            c = a.copy()
-            if not c.resolved_at(now):
-                c.ends_at = ZERO
-            snapshot.append(c)
-        batch = sorted_alerts(snapshot)
+        # Stored alerts are never changed in place (a new version replaces them), so a firing
+        # one's notified form (zero endsAt) is made once and reused by later flushes.
+        batch = sorted_alerts([a.as_notified(now) for a in g.alerts.values()])
         kept = mute_stages(batch, opts, now, self.inhibitor, self.silences, self.intervals)
         for ext in self.extensions:
             try:

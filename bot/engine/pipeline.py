@@ -35,7 +35,9 @@ class Decision:
 
 def mute_stages(alerts: list[Alert], opts: RouteOpts, now: Timestamp, inhibitor: Inhibitor, silences: Silences,
                 intervals: Mapping[str, NamedTimeInterval]) -> list[Alert]:
-    kept = [a for a in alerts if not inhibitor.inhibited_by(a.labels, now)]
+    if not inhibitor.rules and not silences.by_id and not opts.active_time_intervals and not opts.mute_time_intervals:
+        return alerts  # nothing could mute them
+    kept = [a for a in alerts if not inhibitor.inhibited_by(a.labels, now)] if inhibitor.rules else alerts
     if not kept:
         return kept
     moment = now.to_datetime()
@@ -44,7 +46,7 @@ def mute_stages(alerts: list[Alert], opts: RouteOpts, now: Timestamp, inhibitor:
         return []
     if any(intervals[n].contains(moment) for n in opts.mute_time_intervals if n in intervals):
         return []
-    return [a for a in kept if not silences.mutes(a.labels, now)]
+    return [a for a in kept if not silences.mutes(a.labels, now)] if silences.by_id else kept
 
 
 def fanout(alerts: list[Alert], integrations: Sequence[Integration], group_key: str, group_labels: dict[str, str],
