@@ -263,7 +263,6 @@ def render(message: dict, path: Path, replies: int) -> None:
     c.text(x + 4, 30, "APP", "smallcode", "#616061")
     c.text(x + 38, 30, "9:42 AM", "small")
     c.y = 50
-    top = c.y
     draw_blocks(c, message["blocks"])
     for att in message.get("attachments", []):
         start = c.y
@@ -275,7 +274,6 @@ def render(message: dict, path: Path, replies: int) -> None:
         c.text(X0, c.y + 10, words, "bold", COLORS["link"])
         c.text(X0 + c.width(words + "  ", "bold"), c.y + 10, "Last reply today at 9:46 AM", "small")
         c.y += 22
-    _ = top
     c.save(path)
 
 

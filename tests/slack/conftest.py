@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import signal
 from collections.abc import AsyncIterator, Iterator
@@ -111,5 +110,3 @@ async def post_webhook(bot: BotServer, *alerts: dict[str, Any], status: str = "f
 def header(m: Any) -> str:
     return m.blocks[0]["text"]["text"]
 
-
-_ = os

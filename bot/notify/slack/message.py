@@ -24,7 +24,6 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
 from bot.notify.slack.mrkdwn import code, escape_code, fit, fit_text, plain, slen, truncate_mrkdwn
 from bot.notify.slack.view import LABEL_PRIORITY, AlertView, GroupView

@@ -95,6 +95,7 @@ class SlackService:
         self._runbooks_dir = runbooks_dir
         self._problems: dict[str, dict[str, Any]] = {}
         self._names: dict[str, str] | None = None  # channel id -> the name posts use (pacing key)
+        self._said: set[str] = set()
         self.auth: dict[str, Any] = {}
         self._auth_task: asyncio.Task | None = None
         for problem in settings.problems:
@@ -136,7 +137,8 @@ class SlackService:
         if token:
             api = self._api(token, self._base_url(cfg, g))
             integ = SlackIntegration(self, receiver, index, cfg, api)
-            log.info("receiver %s: slack[%d] -> %s, bot token from %s", receiver, index, integ.target, token_from)
+            self._say_once(logging.INFO, "receiver %s: slack[%d] -> %s, bot token from %s", receiver, index,
+                           integ.target, token_from)
             return integ
         url, url_file = self._webhook_for(cfg, g)
         if url or url_file:
@@ -145,13 +147,20 @@ class SlackService:
                                          f"Slack channel {cfg.channel or '(the webhook default)'}",
                                          f"SLACK_BOT_TOKEN is not set and the webhook URL file {url_file} "
                                          "cannot be read")
-            log.warning("receiver %s: slack[%d] posts through an incoming webhook because no bot token is set "
-                        "(SLACK_BOT_TOKEN): each notification is a new message — no in-place updates, no thread, "
-                        "no buttons", receiver, index)
+            self._say_once(logging.WARNING, "receiver %s: slack[%d] posts through an incoming webhook because no "
+                           "bot token is set (SLACK_BOT_TOKEN): each notification is a new message — no in-place "
+                           "updates, no thread, no buttons", receiver, index)
             return IncomingWebhookIntegration(self, receiver, index, cfg, url, url_file, self.http, self.pacer)
         return DryRunIntegration("slack", receiver, index, cfg.send_resolved,
                                  f"Slack channel {cfg.channel or self.settings.default_channel}",
                                  "SLACK_BOT_TOKEN is not set")
+
+    def _say_once(self, level: int, message: str, *args: Any) -> None:
+        """Start-up lines (integrations are built more than once: to describe them, then to run)."""
+        key = message % args
+        if key not in self._said:
+            self._said.add(key)
+            log.log(level, message, *args)
 
     def _token_for(self, cfg: SlackConfig, g: Any) -> tuple[str | None, str]:
         if cfg.app_token and cfg.app_token.reveal():
