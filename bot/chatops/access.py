@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from bot.chatops.settings import AccessModel, Grant, Rule
 from bot.config.durations import format_duration
+from bot.notify.slack.mrkdwn import code
 from bot.routing.matchers import Matcher
 
 GROUP_CACHE_S = 300.0
@@ -136,7 +137,7 @@ class Access:
                 return who
             parts = []
             if missing:
-                parts.append("the silence must contain " + ", ".join(f"`{m}`" for m in missing))
+                parts.append("the silence must contain " + ", ".join(code(str(m), 200) for m in missing))
             if too_long:
                 assert policy.max_duration is not None
                 parts.append(f"at most {format_duration(policy.max_duration)} "

@@ -12,6 +12,7 @@ keeps the rules that were loaded, and says so in the log).
       ack_silence_duration: 15m   # an `ack_silence: true` route's silence, extended while firing
       upkeep_interval: 30s        # ack silences extended, upstream Alertmanager polled
       query_range_max: 7d         # the longest `query … range=`
+      upstream_resolve_after: 2m  # a muted alert gone from the upstream Alertmanager this long is resolved
       oncall_default: ""          # `who` without an argument asks about this service/policy
     access:
       everyone:                   # what anyone in the workspace may do (these are the defaults)
@@ -105,6 +106,7 @@ class ChatopsModel(Strict):
     ack_silence_duration: Duration = 15 * 60.0
     upkeep_interval: Duration = 30.0
     query_range_max: Duration = 7 * DAY
+    upstream_resolve_after: Duration = 120.0
     oncall_default: Text = ""
 
     @field_validator("command")
@@ -115,7 +117,7 @@ class ChatopsModel(Strict):
             raise ValueError("a slash command such as /oncall")
         return v
 
-    @field_validator("ack_silence_duration", "upkeep_interval", "query_range_max")
+    @field_validator("ack_silence_duration", "upkeep_interval", "query_range_max", "upstream_resolve_after")
     @classmethod
     def _positive(cls, v: float) -> float:
         if v <= 0:

@@ -6,8 +6,9 @@
    created, extended, expired. What could not be sent is owed (`pending`) and retried.
 3. The upstream Alertmanager is polled for alerts it mutes: Alertmanager sends no resolved
    notification for a silenced or inhibited alert, so the bot would keep it firing for ever
-   (alertmanager#226). A muted alert alertbot has firing is watched; once Alertmanager no
-   longer lists it (it resolved and left its API), alertbot resolves it too — its group then
+   (alertmanager#226). A muted alert alertbot has firing is watched; once Alertmanager has
+   not listed it for `chatops.upstream_resolve_after` (it resolved and left its API; the wait
+   covers an Alertmanager restarting empty), alertbot resolves it too — its group then
    resolves in Slack and PagerDuty as usual.
 
 Everything is read from and written to the engine's state, so a restart loses nothing: the
@@ -220,23 +221,34 @@ class Upkeep:
             up = by_fp.get(fp)
             if up is not None and fp not in watched and (up.get("status") or {}).get("state") == "suppressed":
                 add[fp] = groups_of.get(fp, [])
-        for fp in watched:
+        # Missing for a while, not just once: an Alertmanager that restarted has no alerts until
+        # Prometheus sends them again (its resend delay, a minute by default).
+        grace_ns = round(self.c.settings.chatops.upstream_resolve_after * NS)
+        missing: dict[int, dict[str, Any]] = {}
+        for fp, w in watched.items():
             a = engine.alerts.get(fp)
             if a is None or a.resolved_at(now):
                 drop.append(fp)
-            elif fp not in by_fp:
+            elif fp in by_fp:
+                if w.get("missing_ns"):
+                    missing[fp] = {k: v for k, v in w.items() if k != "missing_ns"}  # back again
+            elif not w.get("missing_ns"):
+                missing[fp] = {**w, "missing_ns": now.ns}
+            elif now.ns - int(w["missing_ns"]) >= grace_ns:
                 resolved = a.copy()
                 resolved.ends_at = now
                 resolved.updated_at = now
                 resolved.timeout = False
                 resolve.append(resolved)
                 drop.append(fp)
-        if not (add or drop):
+        if not (add or drop or missing):
             return 0
 
         def fn(txn: Txn) -> None:
             for fp, gids in add.items():
                 txn.put_kv(NS_WATCH, f"{fp:016x}", {"groups": gids, "since_ns": txn.now.ns})
+            for fp, w in missing.items():
+                txn.put_kv(NS_WATCH, f"{fp:016x}", w)
             for fp in drop:
                 txn.delete_kv(NS_WATCH, f"{fp:016x}")
             for a in resolve:

@@ -70,6 +70,7 @@ SETTINGS = """\
 chatops:
   upkeep_interval: 1s
   ack_silence_duration: 9s
+  upstream_resolve_after: 2s
 access:
   everyone:
     allow: [ack, query, expire]

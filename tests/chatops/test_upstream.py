@@ -5,6 +5,7 @@ and in PagerDuty — because it polls Alertmanager's alerts for the muted ones i
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,7 +40,12 @@ async def test_a_resolve_alertmanager_keeps_back_still_resolves_slack_and_pagerd
     # it resolves in Alertmanager, which notifies nobody (the alert is silenced there)
     resolved = dict(firing, endsAt=iso(datetime.now(UTC) - timedelta(seconds=1)))
     await am_post(w, "/api/v2/alerts", [resolved])
+    gone_at = time.monotonic()
+    missing = await wait_for(lambda: (w.kv("chatops.watch", watched[0][0]) or {}).get("missing_ns"), 10,
+                             "the alert to be seen missing")
+    assert missing
     await wait_for(lambda: "RESOLVED" in p.blocks_text(w.slack), 20, "the Slack message to say RESOLVED")
+    assert time.monotonic() - gone_at >= 2  # upstream_resolve_after: not on the first poll that misses it
     await wait_for(lambda: w.pd.actions() == ["trigger", "resolve"], 15, "PagerDuty's resolve")
     rows = w.audit(p.group_id)
     upstream = [d for a, b, _, d in rows if b == "resolve" and "upstream" in d.get("reason", "")]
