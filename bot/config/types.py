@@ -74,15 +74,12 @@ _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 class Secret:
     """A secret from the config: never printed; `${NAME}` reads environment variable NAME at use."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ("_raw", "env_name")
 
     def __init__(self, raw: str) -> None:
         self._raw = raw
-
-    @property
-    def env_name(self) -> str | None:
-        m = _ENV_REF.match(self._raw)
-        return m.group(1) if m else None
+        m = _ENV_REF.match(raw)
+        self.env_name: str | None = m.group(1) if m else None  # a `${NAME}` reference
 
     def reveal(self) -> str:
         name = self.env_name

@@ -20,6 +20,8 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import orjson
+
 from bot.config import Config
 from bot.engine.alert import Alert, merge_into_store, sorted_alerts
 from bot.engine.clock import Clock
@@ -785,12 +787,8 @@ class Engine:
 
 
 def _fps(fps: frozenset[int]) -> str:
-    import json
-
-    return json.dumps([f"{fp:016x}" for fp in sorted(fps)])
+    return orjson.dumps([f"{fp:016x}" for fp in sorted(fps)]).decode()
 
 
 def _loads(text: str) -> list[str]:
-    import json
-
-    return json.loads(text)
+    return orjson.loads(text)

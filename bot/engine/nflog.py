@@ -4,6 +4,8 @@ decides whether a flush must notify (Alertmanager's DedupStage `needsUpdate`).""
 from __future__ import annotations
 
 import json
+
+import orjson
 from dataclasses import dataclass, field
 
 from bot.store.rows import NflogRow
@@ -26,9 +28,9 @@ class Entry:
     state: dict = field(default_factory=dict)
 
     def to_row(self, key: str) -> NflogRow:
-        return NflogRow(key, json.dumps([f"{fp:016x}" for fp in sorted(self.firing)]),
-                        json.dumps([f"{fp:016x}" for fp in sorted(self.resolved)]), self.timestamp_ns,
-                        self.expires_at_ns, json.dumps(self.state))
+        return NflogRow(key, orjson.dumps([f"{fp:016x}" for fp in sorted(self.firing)]).decode(),
+                        orjson.dumps([f"{fp:016x}" for fp in sorted(self.resolved)]).decode(), self.timestamp_ns,
+                        self.expires_at_ns, json.dumps(self.state) if self.state else "{}")
 
     @classmethod
     def from_row(cls, row: NflogRow) -> Entry:
