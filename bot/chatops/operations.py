@@ -52,6 +52,7 @@ log = get_logger("alertbot.chatops")
 
 NS = 1_000_000_000
 MAX_LIST = 25
+MAX_GROUPS = 20  # acknowledged at once by matchers
 
 
 @dataclass
@@ -158,7 +159,13 @@ class Operations(QueryOps, InfoOps):
         return await self.engine.transact(fn)
 
     # ------------------------------------------------------------------ ack / unack
+    def _few(self, groups: Sequence[AggrGroup]) -> None:
+        if len(groups) > MAX_GROUPS:
+            raise InputError(f"these matchers select {len(groups)} alert groups; at most {MAX_GROUPS} at once — "
+                             "narrow them (`/oncall alerts <matchers>` shows what they select)")
+
     async def ack(self, user: User, groups: Sequence[AggrGroup], comment: str) -> Reply:
+        self._few(groups)
         await self.access.check(user, "ack")
         comment = parse.comment(comment)
         gids = [g.id for g in groups]
@@ -200,6 +207,7 @@ class Operations(QueryOps, InfoOps):
         return answer(lines)
 
     async def unack(self, user: User, groups: Sequence[AggrGroup]) -> Reply:
+        self._few(groups)
         await self.access.check(user, "ack")
         gids = [g.id for g in groups]
 

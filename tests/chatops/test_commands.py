@@ -155,3 +155,13 @@ async def test_who_is_on_call(tmp_path: Path, tls_pd: FakePagerDuty, monkeypatch
     finally:
         await runner.cleanup()
         await slack.stop()
+
+
+async def test_the_command_name_comes_from_the_settings(tmp_path: Path) -> None:
+    from tests.chatops.conftest import world
+
+    async with world(tmp_path, settings="chatops: {command: /am}\n", upstream=False) as w:
+        r = await w.client.command("help", ALICE, command="/am")
+        assert r.status == 200 and "`/am ack <group> [comment]`" in r.text
+        r = await w.client.command("help", ALICE, command="/oncall")
+        assert r.status == 404  # not this app's command: Bolt answers "unhandled request"
