@@ -9,6 +9,7 @@ slow (help, a typo) — and does the work afterwards, answering through `respond
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
 
 log = get_logger("alertbot.chatops")
 
+MODAL_CHECK_S = 1.5
 SILENCE_OPTION = re.compile(r"^(\d+[smhdw]|custom)\|([0-9a-f]{8})$")
 
 
@@ -436,7 +438,13 @@ class Listeners:
             req = SilenceRequest(matchers, seconds, comment)
             try:
                 self.ops.validate_silence(req, user)
-                await self.c.access.check_silence(user, matchers, seconds)
+                # Reading user groups may be slow; the modal must be answered within 3 s. When
+                # it is not known in time, the silence is checked again when it is created
+                # (and a refusal comes as an ephemeral message).
+                await asyncio.wait_for(self.c.access.check_silence(user, matchers, seconds), MODAL_CHECK_S)
+            except TimeoutError:
+                log.warning("access check for the silence modal took too long; checked again on creation",
+                            user=user.id)
             except Refused as exc:
                 self.c.refused(user, "silence", exc.reason, "access")
                 errors[BLOCK_MATCHERS if "matcher" in exc.reason or "refuse" in exc.reason else BLOCK_DURATION] = \
