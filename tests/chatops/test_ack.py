@@ -29,6 +29,7 @@ async def test_ack_by_command_updates_state_slack_pagerduty_and_audit(w: World) 
     # the message, redrawn in place; the thread
     await wait_for(lambda: "ACKNOWLEDGED" in p.blocks_text(w.slack), 10, "the message to say ACKNOWLEDGED")
     assert "alertbot.unack" in p.blocks_text(w.slack) and w.message(p).edits >= 1
+    assert "({ago})|" in p.blocks_text(w.slack)  # the acknowledgement's age, as Slack keeps it current
     assert len(w.slack.parents("#alerts")) == 1
     line = await w.wait_thread(p, "acknowledged")
     assert f"<@{ALICE.id}>" in line and "replacing the disk" in line

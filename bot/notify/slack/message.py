@@ -216,7 +216,7 @@ def _summary(view: GroupView, status: GroupStatus, state: str, now_ns: int) -> d
     extra = []
     if state == "acknowledged" or status.acknowledged_by:
         who = person(status.acknowledged_by)
-        when = f" at {date(status.acknowledged_at_ns)}" if status.acknowledged_at_ns else ""
+        when = f" at {date(status.acknowledged_at_ns, ago=True)}" if status.acknowledged_at_ns else ""
         comment = f": {fit_text(status.ack_comment, 500)}" if status.ack_comment else ""
         extra.append(f"👀 Acknowledged by {who}{when}{comment}")
     if state == "silenced":
@@ -454,13 +454,14 @@ def person(who: str) -> str:
     return fit_text(who or "someone", 100)
 
 
-def date(ns: int) -> str:
-    """A Slack date token: each reader sees their own time zone; the fallback is UTC."""
+def date(ns: int, ago: bool = False) -> str:
+    """A Slack date token: each reader sees their own time zone; the fallback is UTC. With
+    `ago`, Slack also shows how long ago it was (an acknowledgement's age), kept current."""
     if not ns:
         return "?"
     seconds = ns // 1_000_000_000
     fallback = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{seconds}^{{date_short_pretty}} {{time}}|{fallback}>"
+    return f"<!date^{seconds}^{{date_short_pretty}} {{time}}{' ({ago})' if ago else ''}|{fallback}>"
 
 
 _MD_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
