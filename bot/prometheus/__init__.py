@@ -39,7 +39,6 @@ Public API (everything else in this package is internal):
 from bot.prometheus.client import Limits, PrometheusClient
 from bot.prometheus.datasources import Datasources, DatasourceError
 from bot.prometheus.errors import QueryError
-from bot.prometheus.graph import render_graph
 from bot.prometheus.results import Matrix, Row, Series, Table
 from bot.prometheus.window import TimeWindow, alert_window
 
@@ -47,3 +46,11 @@ __all__ = [
     "DatasourceError", "Datasources", "Limits", "Matrix", "PrometheusClient", "QueryError", "Row", "Series",
     "Table", "TimeWindow", "alert_window", "render_graph",
 ]
+
+
+def render_graph(*args, **kwargs):  # type: ignore[no-untyped-def]
+    """See `bot.prometheus.graph.render_graph` (imported on first use: matplotlib takes half a
+    second to import, which the server's start-up should not pay)."""
+    from bot.prometheus.graph import render_graph as render
+
+    return render(*args, **kwargs)
