@@ -8,8 +8,12 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from tests.chatops.conftest import World, alert
 from tests.chatops.slackapp import ALICE, BOB, wait_for
+
+pytestmark = pytest.mark.peer  # a real Alertmanager 0.25 beside the bot
 
 
 async def test_ack_by_command_updates_state_slack_pagerduty_and_audit(w: World) -> None:

@@ -18,6 +18,8 @@ from tests.chatops.slackapp import ALICE, BOB, MALLORY, FakeSlackApp, SlackClien
 from tests.fakes.pagerduty import FakePagerDuty
 from tests.peers import free_port
 
+pytestmark = pytest.mark.peer  # a real Alertmanager 0.25 beside the bot
+
 
 def shown(answer: dict) -> str:
     return answer.get("text", "") + str(answer.get("blocks", ""))

@@ -15,6 +15,8 @@ import pytest
 from tests.chatops.conftest import SECRET, World, alert
 from tests.chatops.slackapp import ALICE, BOB, MALLORY, slack_sign, wait_for
 
+pytestmark = pytest.mark.peer  # a real Alertmanager 0.25 beside the bot
+
 
 def snapshot(w: World) -> tuple[Any, ...]:
     """Everything a refused request must leave as it was."""

@@ -9,8 +9,12 @@ import json
 import time
 from typing import Any
 
+import pytest
+
 from tests.chatops.conftest import World, alert
 from tests.chatops.slackapp import ALICE, BOB, wait_for
+
+pytestmark = pytest.mark.peer  # a real Alertmanager 0.25 beside the bot
 
 
 def button(blocks: list[dict[str, Any]], action_id: str) -> dict[str, Any]:

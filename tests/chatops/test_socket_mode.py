@@ -13,6 +13,8 @@ import pytest
 from tests.chatops.conftest import World, alert, world
 from tests.chatops.slackapp import ALICE, BOB, wait_for
 
+pytestmark = pytest.mark.peer  # a real Alertmanager 0.25 beside the bot
+
 
 @pytest.fixture
 async def sw(tmp_path: Path) -> AsyncIterator[World]:

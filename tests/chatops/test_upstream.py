@@ -11,8 +11,12 @@ from typing import Any
 
 import aiohttp
 
+import pytest
+
 from tests.chatops.conftest import World, alert, iso
 from tests.chatops.slackapp import wait_for
+
+pytestmark = pytest.mark.peer  # a real Alertmanager 0.25 beside the bot
 
 
 async def am_post(w: World, path: str, body: Any) -> Any:
