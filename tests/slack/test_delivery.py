@@ -301,3 +301,19 @@ async def test_a_repeat_is_told_in_the_thread_and_refreshes_the_message(slack: F
     assert slack.thread("#alerts", parent.ts)[0].text == "🔁 Still firing: 1 alert (repeat_interval elapsed)."
     assert parent.edits >= 1 and len(slack.parents("#alerts")) == 1  # repeats edit, never re-post
     await bot.stop()
+
+
+async def test_a_finished_message_is_forgotten_after_the_retention(slack: FakeSlack) -> None:
+    bot = await start(slack, env=slack_env(slack, ALERTBOT_SLACK_RETENTION="1"))
+    await bot.post(alert("DiskFull", service="db", instance="a"))
+    await slack.wait_until(lambda: len(slack.parents("#alerts")) == 1, 10, "the post")
+    gid = next(iter(bot.engine.groups))
+    await bot.post(alert("DiskFull", service="db", instance="a", resolved=True))
+    await slack.wait_until(lambda: not bot.engine.groups, 10, "the group closed")
+    await slack.wait_until(lambda: [m.state for m in bot.service.notifier.messages(gid)] == ["resolved"], 10,
+                           "the message shown resolved")
+    await slack.wait_until(lambda: not [k for (ns, k) in bot.engine.kv if ns in (MSG, GROUP)], 10,
+                           "the state dropped after the retention")
+    assert bot.service.notifier.messages(gid) == []
+    assert await bot.transact(lambda txn: bot.service.notifier.refresh(gid, txn, note="late")) is False
+    await bot.stop()

@@ -200,6 +200,7 @@ class SlackNotifier(Extension):
     def _forget(self, key: str) -> None:
         self.views.pop(key, None)
         self.channels.pop(key, None)
+        self.service.sender.forget_message(key)
         keys = self._keys_index().get(key.rpartition("/")[0] + "/")
         if keys is not None:
             keys.discard(key)

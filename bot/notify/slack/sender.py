@@ -63,6 +63,11 @@ class Sender:
     def forget_row(self, row_id: int) -> None:
         self._meta.pop(row_id, None)
 
+    def forget_message(self, key: str) -> None:
+        """The message's state is gone (its group ended long ago)."""
+        self._last_write.pop(key, None)
+        self._clean.discard(key)
+
     # ------------------------------------------------------------------ entry point
     async def deliver(self, integ: SlackIntegration, payload: str) -> Outcome:
         try:
