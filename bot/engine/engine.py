@@ -760,8 +760,11 @@ class Engine:
                 gc_in = (self._last_gc_ns + ALERT_GC_INTERVAL_S * NS - now_ns) / NS
                 timeout = gc_in if timeout is None else min(timeout, gc_in)
                 self._wake.clear()
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel
+                # that races the wake-up, and the loop would outlive a shutdown.
                 try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=max(timeout, 0.0))
+                    async with asyncio.timeout(max(timeout, 0.0)):
+                        await self._wake.wait()
                 except TimeoutError:
                     pass
             try:

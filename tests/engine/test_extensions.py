@@ -107,3 +107,17 @@ async def test_suppress_repeat_holds_back_repeats_only() -> None:
     await h.post(alert("2", start=400, end=100000))
     await h.at(500)
     assert [r for _, r, _ in h.notifications()] == ["first notification", "new alerts added"]
+
+
+async def test_run_loop_stops_on_the_first_cancel() -> None:
+    import asyncio
+
+    h = Harness(CONFIG)
+    await h.start()
+    task = asyncio.create_task(h.engine.run())
+    for _ in range(200):  # cancel at many points of the loop, including right as it is woken
+        await asyncio.sleep(0)
+        h.engine._poke()
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=2)
+    assert task in done and task.cancelled()
