@@ -200,12 +200,17 @@ class Chatops:
         finally:
             bolt_log.removeFilter(quiet)
         self.listeners.register(self.bolt)
-        if not s.signing_secret:
-            log.error("chatops: SLACK_SIGNING_SECRET is not set: every request to POST /slack/events is refused"
-                      + (" (Socket Mode still works)" if s.app_token else ""))
-        if not s.bot_token:
-            log.warning("chatops: SLACK_BOT_TOKEN is not set: commands answer, but nothing can be posted, "
-                        "uploaded or opened in Slack")
+        if not (s.signing_secret or s.app_token or s.bot_token):
+            log.info("chatops off: no Slack app is configured (SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET, or "
+                     "SLACK_APP_TOKEN for Socket Mode); POST /slack/events refuses every request")
+        else:
+            if not s.signing_secret:
+                (log.info if s.app_token else log.error)(
+                    "chatops: SLACK_SIGNING_SECRET is not set: every request to POST /slack/events is refused"
+                    + (" (Socket Mode answers)" if s.app_token else ""))
+            if not s.bot_token:
+                log.warning("chatops: SLACK_BOT_TOKEN is not set: commands answer, but nothing can be posted, "
+                            "uploaded or opened in Slack")
         if getattr(self.runtime, "engine_hooks", None) is None:
             self._attach_task = asyncio.get_running_loop().create_task(self._attach_when_ready())
         self.upkeep.start()
