@@ -36,6 +36,8 @@ from bot.engine.timestamp import ZERO_NS  # noqa: E402
 from bot.store.rows import AlertRow, Changes, GroupRow, NflogRow, OutboxRow  # noqa: E402
 from bot.store.sql import SqlStore  # noqa: E402
 from tests.store.pg import PostgresCluster  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results import write_section  # noqa: E402  (bench/results.py)
 
 BATCHES = (100, 500, 2000)
 T0 = 1_764_000_000_000_000_000
@@ -149,19 +151,6 @@ def machine() -> str:
     except OSError:
         pass
     return f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}; SQLite {sqlite3.sqlite_version}"
-
-
-def write_section(path: Path, title: str, body: str) -> None:
-    """Replaces the `## title` section of RESULTS.md (other sections are left alone)."""
-    text = path.read_text() if path.exists() else "# Benchmark results\n\nEach section is written by the script named in it.\n"
-    header = f"## {title}\n"
-    start = text.find(header)
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + header + "\n" + body
-    else:
-        end = text.find("\n## ", start + len(header))
-        text = text[:start] + header + "\n" + body + (text[end:] if end != -1 else "")
-    path.write_text(text)
 
 
 def report(results: dict[str, dict[str, object]], total: int, pg_version: str, repeat: int, load: str) -> str:

@@ -31,7 +31,7 @@ from bot.engine.inhibit import Inhibitor
 from bot.engine.nflog import Entry, expiry_ns
 from bot.engine.pipeline import fanout, mute_stages
 from bot.engine.silences import Silence, Silences
-from bot.engine.timestamp import ZERO, Timestamp
+from bot.engine.timestamp import Timestamp
 from bot.notify.base import Integration
 from bot.routing.route import Route
 from bot.store.base import Store, StoreUnavailable

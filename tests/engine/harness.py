@@ -44,14 +44,19 @@ class ScriptedDeliverer:
 
 
 class Harness:
-    def __init__(self, config_text: str, store: MemoryStore | None = None, start: Timestamp = START) -> None:
+    """The engine on a virtual clock. Subclasses may bring their own deliverer and integrations."""
+
+    def __init__(self, config_text: str, store: MemoryStore | None = None, start: Timestamp = START,
+                 deliverer: object | None = None, registry: object | None = None) -> None:
         self.config = load_config_text(config_text)
         self.clock = VirtualClock(start)
         self.store = store or MemoryStore()
-        self.deliverer = ScriptedDeliverer()
-        self.engine = Engine(self.config, self.store, self.clock, recording_registry(self.config), "http://bot",
-                             self.deliverer)
-        self.deliverer.engine = self.engine
+        self.deliverer = deliverer if deliverer is not None else ScriptedDeliverer()
+        self.engine = Engine(self.config, self.store, self.clock,
+                             registry if registry is not None else recording_registry(self.config), "http://bot",
+                             self.deliverer)  # type: ignore[arg-type]
+        if isinstance(self.deliverer, ScriptedDeliverer):
+            self.deliverer.engine = self.engine
 
     async def start(self) -> None:
         await self.engine.start()

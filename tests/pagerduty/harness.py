@@ -8,9 +8,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.config import load_config_text
-from bot.engine.clock import VirtualClock
-from bot.engine.engine import Engine
-from bot.engine.ingest import to_alert
 from bot.engine.silences import Silence, build_matchers
 from bot.engine.timestamp import ZERO, Timestamp
 from bot.notify.http import HttpClient
@@ -18,7 +15,7 @@ from bot.notify.pagerduty import PagerDutyService
 from bot.notify.registry import build_integrations
 from bot.store.memory import MemoryStore
 from bot.store.rows import OutboxRow
-from tests.engine.harness import START, _postable
+from tests.engine.harness import START, Harness
 
 S = 10**9
 
@@ -34,45 +31,16 @@ class HeldDeliverer:
         self.rows.extend(r for r in rows if r.id not in known)
 
 
-class PDHarness:
+class PDHarness(Harness):
     def __init__(self, config_text: str, http: HttpClient, *, store: MemoryStore | None = None,
                  start: Timestamp = START, service: PagerDutyService | None = None) -> None:
-        self.config = load_config_text(config_text)
-        self.clock = VirtualClock(start)
-        self.store = store or MemoryStore()
         self.http = http
         self.service = service or PagerDutyService(http, runbooks=None)
-        self.deliverer = HeldDeliverer()
-        self.registry = build_integrations(self.config, http, pagerduty=self.service)
-        self.engine = Engine(self.config, self.store, self.clock, self.registry, "http://alertbot.test",
-                             self.deliverer)
+        config = load_config_text(config_text)
+        super().__init__(config_text, store, start, HeldDeliverer(),
+                         build_integrations(config, http, pagerduty=self.service))
+        self.registry = self.engine.integrations
         self.outcomes: list[tuple[OutboxRow, object]] = []
-
-    async def start(self) -> None:
-        await self.engine.start()
-        await self.settle()
-
-    async def settle(self) -> None:
-        while await self.engine.cycle():
-            pass
-
-    async def at(self, seconds: float) -> None:
-        target = START.ns + int(seconds * S)
-        while True:
-            await self.settle()
-            nxt = self.engine.next_due_ns()
-            if nxt is None or nxt > target:
-                break
-            self.clock.set(max(nxt, self.clock.now().ns))
-        self.clock.set(max(target, self.clock.now().ns))
-        await self.settle()
-
-    async def post(self, *alerts: dict) -> None:
-        now = self.clock.now()
-        items = [to_alert(_postable(a), now, self.config.resolve_timeout) for a in alerts]
-        fut = self.engine.enqueue_alerts(items)
-        await self.settle()
-        await fut
 
     async def deliver(self, retries: int = 0) -> list[object]:
         """Sends every held row once through its integration (to the fake), reports the
