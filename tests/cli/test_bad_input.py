@@ -11,7 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 
 ALERTBOT = str(Path(sys.executable).with_name("alertbot"))
 VALID = "route:\n  receiver: x\nreceivers:\n- name: x\n"
