@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine.alert import Alert, sorted_alerts
+from bot.engine.alert import Alert, sorted_alerts, sorted_alerts_by_comparison
 from bot.engine.timestamp import ZERO, Timestamp
 from bot.routing.labels import fingerprint_hex
 
@@ -40,8 +40,20 @@ PAIRS = list(zip(DATA["sort"][0::2], DATA["sort"][1::2], strict=True))
 def test_notification_order(given: list, expected: list) -> None:
     alerts = [Alert(dict(ls)) for ls in given]
     assert [a.labels for a in sorted_alerts(alerts)] == expected
+    assert [a.labels for a in sorted_alerts_by_comparison(alerts)] == expected
 
 
 @pytest.mark.parametrize("labels,fp", DATA["fingerprint"])
 def test_fingerprint(labels: dict, fp: str) -> None:
     assert fingerprint_hex(labels) == fp
+
+
+def test_sort_key_equals_the_comparison_on_random_label_sets() -> None:
+    import random
+
+    rng = random.Random(9)
+    names = ["job", "instance", "alertname", "a", "b", "ab", "zone", "a1", "a:", "b_", "ü", "中", "🙂x"]
+    values = ["x", "y", "z", "é"]
+    for _ in range(20_000):
+        alerts = [Alert({n: rng.choice(values) for n in names if rng.random() < 0.35}) for _ in range(rng.randrange(2, 9))]
+        assert [a.labels for a in sorted_alerts(alerts)] == [a.labels for a in sorted_alerts_by_comparison(alerts)]
