@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import contextvars
 import os
 import subprocess
 import sys
@@ -232,7 +233,7 @@ class BotSide(Side):
         self.url = f"http://127.0.0.1:{port}"
 
     @classmethod
-    def start(cls, config_text: str, workdir: Path, timeout: float = 60.0) -> BotSide:
+    def start(cls, config_text: str, workdir: Path, timeout: float = 60.0, database_url: str | None = None) -> BotSide:
         workdir.mkdir(parents=True, exist_ok=True)
         config_path = workdir / "routes.yaml"
         config_path.write_text(config_text)
@@ -241,9 +242,9 @@ class BotSide(Side):
         last = ""
         for _ in range(3):  # a free port can be taken between choosing and binding it
             port = free_port()
-            db = workdir / f"alertbot-{port}.db"
+            db = database_url or f"sqlite+aiosqlite:///{workdir / f'alertbot-{port}.db'}"
             argv = [sys.executable, "-m", "bot.cli.main", "serve", "--config", str(config_path),
-                    "--listen", f"127.0.0.1:{port}", "--database", f"sqlite+aiosqlite:///{db}",
+                    "--listen", f"127.0.0.1:{port}", "--database", db,
                     "--external-url", EXTERNAL_URL]
             with open(workdir / "alertbot.log", "ab") as log:
                 proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -380,13 +381,17 @@ async def _apply(session: aiohttp.ClientSession, side: Side, step: Any, start: d
         errors.append(f"+{t:.1f}s {type(step).__name__}: {type(exc).__name__}: {exc}")
 
 
+# The database of the bot's side: SQLite by default; the PostgreSQL variant of the suite sets it.
+BOT_DATABASE_URL: contextvars.ContextVar[str | None] = contextvars.ContextVar("bot_database_url", default=None)
+
+
 def _start_side(kind: str, config_text: str, workdir: Path) -> Side:
     if kind == "alertmanager":
         return AlertmanagerSide.start(config_text, workdir / "alertmanager")
     if kind == "alertmanager-2":
         return AlertmanagerSide.start(config_text, workdir / "alertmanager-2", "alertmanager 0.25 (2nd)")
     if kind == "alertbot":
-        return BotSide.start(config_text, workdir / "alertbot")
+        return BotSide.start(config_text, workdir / "alertbot", database_url=BOT_DATABASE_URL.get())
     raise ValueError(kind)
 
 

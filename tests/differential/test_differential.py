@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.differential.harness import compare, run_scenario, sequences, side_by_side
+from tests.differential.harness import BOT_DATABASE_URL, compare, run_scenario, sequences, side_by_side
+from tests.fixtures.postgres import postgres_cluster, postgres_databases, postgres_url  # noqa: F401  (fixtures)
 from tests.differential.scenarios import SCENARIOS, Scenario, start_is_safe
 
 pytestmark = [pytest.mark.differential, pytest.mark.peer, pytest.mark.slow]
@@ -35,6 +36,26 @@ async def test_same_notifications_as_alertmanager(scenario: Scenario, tmp_path) 
     problems = compare(res.left.requests, res.right.requests, scenario.tolerance, res.posted_times)
     problems += [f"{res.right.side} refused: {e}" for e in res.right.errors]
     assert not problems, side_by_side(res, f"{scenario.name} ({scenario.doc}) started {res.start:%H:%M:%S}", problems)
+
+
+# The same comparison with the bot on a real PostgreSQL instead of SQLite (a representative
+# subset, to keep the suite's time in bounds: timers, merges, silences, inhibition, retries).
+ON_POSTGRESQL = ["grouping", "late_joiners", "continue", "repeats", "silences", "inhibition", "storm",
+                 "receiver_5xx_retry", "expiry_ends_at", "max_alerts"]
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("scenario", [s for s in SCENARIOS if s.name in ON_POSTGRESQL], ids=lambda s: s.name)
+async def test_same_notifications_on_postgresql(scenario: Scenario, tmp_path, postgres_url: str) -> None:  # noqa: F811
+    token = BOT_DATABASE_URL.set(postgres_url)
+    try:
+        res = await run_scenario(scenario, tmp_path)
+    finally:
+        BOT_DATABASE_URL.reset(token)
+    assert res.left.requests, f"Alertmanager sent no notification at all in {scenario.name}\n{res.left.log}"
+    problems = compare(res.left.requests, res.right.requests, scenario.tolerance, res.posted_times)
+    problems += [f"{res.right.side} refused: {e}" for e in res.right.errors]
+    assert not problems, side_by_side(res, f"{scenario.name} on PostgreSQL, started {res.start:%H:%M:%S}", problems)
 
 
 def _log_timing(scenario: Scenario, res) -> None:  # type: ignore[no-untyped-def]
