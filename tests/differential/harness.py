@@ -33,7 +33,7 @@ import aiohttp
 from aiohttp import web
 
 from tests.fixtures.alertmanager import Alertmanager
-from tests.peers import free_port
+from tests.fixtures.process import start_on_free_port, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 EXTERNAL_URL = "http://alertmanager.example:9093"
@@ -239,29 +239,15 @@ class BotSide(Side):
         config_path.write_text(config_text)
         env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
         env["PYTHONPATH"] = str(ROOT)
-        last = ""
-        for _ in range(3):  # a free port can be taken between choosing and binding it
-            port = free_port()
+
+        def argv(port: int) -> list[str]:
             db = database_url or f"sqlite+aiosqlite:///{workdir / f'alertbot-{port}.db'}"
-            argv = [sys.executable, "-m", "bot.cli.main", "serve", "--config", str(config_path),
-                    "--listen", f"127.0.0.1:{port}", "--database", db,
-                    "--external-url", EXTERNAL_URL]
-            with open(workdir / "alertbot.log", "ab") as log:
-                proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, start_new_session=True)
-            side = cls(proc, port, workdir)
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                if proc.poll() is not None:
-                    last = side.log_tail()
-                    break
-                if _ready(side.url):
-                    return side
-                time.sleep(0.05)
-            else:
-                side.stop()
-                raise RuntimeError(f"alertbot serve was not ready after {timeout}s:\n{side.log_tail()}")
-        raise RuntimeError(f"alertbot serve exited at start ({' '.join(argv[2:])}):\n{last}")
+            return [sys.executable, "-m", "bot.cli.main", "serve", "--config", str(config_path),
+                    "--listen", f"127.0.0.1:{port}", "--database", db, "--external-url", EXTERNAL_URL]
+
+        proc, port = start_on_free_port("alertbot serve", argv, workdir / "alertbot.log", timeout=timeout, cwd=ROOT,
+                                        env=env, new_session=True)
+        return cls(proc, port, workdir)
 
     def log_tail(self, n: int = 3000) -> str:
         try:
@@ -270,24 +256,7 @@ class BotSide(Side):
             return ""
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-
-
-def _ready(url: str) -> bool:
-    import urllib.error
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(f"{url}/-/ready", timeout=1) as resp:
-            return resp.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
+        stop_process(self.proc)
 
 
 def against() -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ import pytest
 from aiohttp import web
 
 from tests.fixtures.alertmanager import Alertmanager  # noqa: F401  (re-exported for the tests)
-from tests.peers import free_port
+from tests.fixtures.process import start_on_free_port, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -82,43 +81,23 @@ class BotServer:
         workdir.mkdir(parents=True, exist_ok=True)
         config_path = workdir / "routes.yaml"
         config_path.write_text(config_text)
-        last = ""
-        for _ in range(3):  # a free port can be taken between choosing and binding it
-            port = free_port()
-            argv = [sys.executable, "-m", "bot.cli.main", "serve", "--config", str(config_path),
-                    "--listen", f"127.0.0.1:{port}", "--database", f"sqlite+aiosqlite:///{workdir / 'bot.db'}",
-                    *(args or [])]
-            with open(workdir / "alertbot.log", "ab") as log:
-                proc = subprocess.Popen(argv, cwd=workdir, env=_clean_env(env), stdout=log,
-                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-            server = cls(proc, port, workdir, config_path, argv)
-            if not wait_ready:
-                return server
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                if proc.poll() is not None:
-                    last = server.log_text()[-3000:]
-                    break
-                if http_status(f"{server.url}/-/ready") == 200:
-                    return server
-                time.sleep(0.05)
-            else:
-                server.stop()
-                raise RuntimeError(f"alertbot serve was not ready after {timeout}s:\n{server.log_text()[-3000:]}")
-        raise RuntimeError(f"alertbot serve exited at start:\n{last}")
+        argv: list[str] = []
+
+        def argv_for(port: int) -> list[str]:
+            argv[:] = [sys.executable, "-m", "bot.cli.main", "serve", "--config", str(config_path),
+                       "--listen", f"127.0.0.1:{port}", "--database", f"sqlite+aiosqlite:///{workdir / 'bot.db'}",
+                       *(args or [])]
+            return list(argv)
+
+        proc, port = start_on_free_port("alertbot serve", argv_for, workdir / "alertbot.log", timeout=timeout,
+                                        cwd=workdir, env=_clean_env(env), wait_ready=wait_ready)
+        return cls(proc, port, workdir, config_path, argv)
 
     def signal(self, sig: int) -> None:
         self.proc.send_signal(sig)
 
     def stop(self, timeout: float = 15) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        return self.proc.returncode
+        return stop_process(self.proc, timeout)
 
 
 def http_status(url: str) -> int | None:
