@@ -12,6 +12,21 @@ from bot.config.receivers import HTTPClientConfig
 DEFAULT_ATTEMPT_TIMEOUT = 30.0
 
 
+def url_origin(url: str) -> str:
+    """Scheme, host and path of a URL, without credentials or query (they may be secret): what
+    logs and start-up lines may show of a receiver's URL."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "an unparsable URL"
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return f"{parts.scheme}://{host}{parts.path}"
+
+
 def read_secret_file(path: str) -> str:
     with open(path, encoding="utf-8") as fh:
         return fh.read().strip()

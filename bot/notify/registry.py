@@ -80,22 +80,3 @@ def _missing_routing_key(pd: Any) -> str:
     if pd.service_key or pd.service_key_file:
         return "service_key (Events API v1) is not supported; use routing_key"
     return "no PagerDuty routing key is configured"
-
-
-def describe(registry: IntegrationRegistry) -> list[str]:
-    """One line per integration saying where its notifications go (logged at start-up)."""
-    lines = []
-    for receiver, integrations in registry.by_receiver.items():
-        for integ in integrations:
-            if isinstance(integ, DryRunIntegration):
-                lines.append(f"receiver {receiver}: {integ.name}[{integ.index}] -> {integ.target}: NOT SENT, only "
-                             f"logged ({integ.why})")
-            elif isinstance(integ, WebhookIntegration):
-                target = integ.cfg.url_file or ("$" + (integ.cfg.url.env_name or "") if integ.cfg.url and
-                                                integ.cfg.url.env_name else "webhook URL")
-                lines.append(f"receiver {receiver}: webhook[{integ.index}] -> {target}")
-            else:
-                lines.append(f"receiver {receiver}: {integ.name}[{integ.index}] -> {getattr(integ, 'target', integ.name)}")
-        if not integrations:
-            lines.append(f"receiver {receiver}: no integrations (notifications are dropped, as in Alertmanager)")
-    return lines

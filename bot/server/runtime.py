@@ -20,7 +20,7 @@ from bot.engine.timestamp import Timestamp
 from bot.logging import get_logger
 from bot.notify.delivery import DeliveryWorker
 from bot.notify.dryrun import DryRunIntegration
-from bot.notify.http import HttpClient
+from bot.notify.http import HttpClient, url_origin
 from bot.notify.registry import build_integrations
 from bot.notify.slack import service_for as slack_service_for
 from bot.server.metrics import Metrics, TimedStore
@@ -186,7 +186,7 @@ def describe_receivers(config: Config, integrations: IntegrationRegistry) -> lis
         targets = []
         for i, wh in enumerate(rcv.webhook_configs):
             if wh.url is not None:
-                where = f"${{{wh.url.env_name}}}" if wh.url.env_name else _url_origin(wh.url.reveal())
+                where = f"${{{wh.url.env_name}}}" if wh.url.env_name else url_origin(wh.url.reveal())
             else:
                 where = f"the URL in {wh.url_file}"
             targets.append(f"webhook[{i}] → {where}")
@@ -204,17 +204,3 @@ def describe_receivers(config: Config, integrations: IntegrationRegistry) -> lis
             lines.append(line)
             log.info(line, receiver=rcv.name)
     return lines
-
-
-def _url_origin(url: str) -> str:
-    """Scheme, host and path of a webhook URL, without credentials or query (they may be secret)."""
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "an unparsable URL"
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    return f"{parts.scheme}://{host}{parts.path}"

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from bot.config.receivers import PagerdutyConfig
 from bot.notify.base import Notification, Outcome
-from bot.notify.http import HttpClient, read_secret_file
+from bot.notify.http import HttpClient, read_secret_file, url_origin
 from bot.notify.pagerduty import events
 from bot.notify.pagerduty.payload import encode, load, render_event, stored, template_data
 
@@ -34,7 +34,7 @@ class PagerDutyIntegration:
         self.url = url
         self.http = http
         self.send_resolved = cfg.send_resolved
-        self.target = f"PagerDuty Events API v2 at {_origin(url)}"
+        self.target = f"PagerDuty Events API v2 at {url_origin(url)}"
 
     # ------------------------------------------------------------------ routing key
     def _key_text(self) -> str:
@@ -77,16 +77,3 @@ class PagerDutyIntegration:
             return Outcome(False, False, error, effects={"action": action, "error": error})
         body = encode(event, key)
         return await events.send(self.http.session, self.url, body, self.http.timeout(self.cfg.timeout), action)
-
-
-def _origin(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    try:
-        p = urlsplit(url)
-    except ValueError:
-        return "an unparsable URL"
-    host = p.hostname or ""
-    if p.port:
-        host += f":{p.port}"
-    return f"{p.scheme}://{host}{p.path}"
