@@ -191,6 +191,15 @@ class Checker:
         for route, path in _walk_children_first(root, ("route",)):
             if route.receiver and route.receiver not in names:
                 self.error(path + ("receiver",), f'undefined receiver "{route.receiver}" used in route')
+            esc = route.escalation
+            if esc is not None:
+                target = self.cfg.receiver(esc.receiver)
+                if target is None:
+                    self.error(path + ("escalation", "receiver"),
+                               f'undefined receiver "{esc.receiver}" used in route escalation')
+                elif not target.pagerduty_configs:
+                    self.error(path + ("escalation", "receiver"),
+                               f'escalation receiver "{esc.receiver}" has no pagerduty_configs: it cannot page')
 
     def check_time_intervals(self) -> None:
         names: set[str] = set()

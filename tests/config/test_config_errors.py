@@ -97,6 +97,12 @@ CASES = [
      'routes.yaml:6 route.routes[0].match.a: key "a" already set in map (first at line 5)'),
     ("bad url scheme", "route:\n  receiver: x\nreceivers:\n- name: x\n  webhook_configs:\n  - url: ftp://host/\n",
      'routes.yaml:6 receivers[0].webhook_configs[0].url: unsupported scheme "ftp" for URL'),
+    ("undefined escalation receiver", "route:\n  receiver: x\n  routes:\n  - receiver: x\n    escalation:\n"
+                                      "      page_after: 10m\n      receiver: pd\n" + RECEIVERS,
+     'routes.yaml:7 route.routes[0].escalation.receiver: undefined receiver "pd" used in route escalation'),
+    ("escalation receiver that cannot page", "route:\n  receiver: x\n  escalation:\n    page_after: 10m\n"
+                                             "    receiver: x\n" + RECEIVERS,
+     'routes.yaml:5 route.escalation.receiver: escalation receiver "x" has no pagerduty_configs: it cannot page'),
     ("yaml syntax error", "route:\n  receiver: [x\n" + RECEIVERS,
      "routes.yaml:3: yaml: while parsing a flow sequence: expected ',' or ']', but got ':'"),
     ("not a mapping", "- a\n- b\n", "routes.yaml:1: cannot unmarshal !!seq into config.plain"),
