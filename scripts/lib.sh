@@ -14,7 +14,14 @@ apt_install() {
   if [ "$(id -u)" != 0 ]; then say "need root to install: apt-get install -y ${missing[*]}"; exit 1; fi
   if [ -z "$_apt_updated" ]; then say "apt-get update"; apt-get update -qq; _apt_updated=1; fi
   say "installing Debian packages: ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The packages are only needed as binaries: keep their services (an Alertmanager on 9093, a
+  # Prometheus on 9090) from starting, so they never take the bot's port.
+  local policy=/usr/sbin/policy-rc.d made_policy=""
+  if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && made_policy=1; fi
+  local rc=0
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+  if [ -n "$made_policy" ]; then rm -f "$policy"; fi
+  return $rc
 }
 
 find_python() {
