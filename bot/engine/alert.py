@@ -182,7 +182,16 @@ def _descending(name: str) -> str:
     # Code points mirrored, then a terminator above every mirrored one (a NUL, mirrored to the
     # same value, is the one character this cannot order against a shorter name): the
     # strings compare in reverse order, a longer name before its prefix.
-    return name.translate(_REVERSED) + _TERMINATOR
+    d = _DESCENDING.get(name)
+    if d is None:
+        d = name.translate(_REVERSED) + _TERMINATOR
+        if len(_DESCENDING) < _DESCENDING_MAX:  # label names are few; never grow without bound
+            _DESCENDING[name] = d
+    return d
+
+
+_DESCENDING: dict[str, str] = {}
+_DESCENDING_MAX = 10_000
 
 
 def order_key(labels: Mapping[str, str]) -> tuple:
@@ -192,5 +201,5 @@ def order_key(labels: Mapping[str, str]) -> tuple:
     Go puts the set missing a name first) or, for the same name, the smaller value."""
     job = labels.get("job")
     inst = labels.get("instance")
-    items = tuple((_descending(n), labels[n]) for n in sorted(labels))
+    items = tuple([(_descending(n), labels[n]) for n in sorted(labels)])
     return (job is None, job or "", inst is None, inst or "", len(labels), items)

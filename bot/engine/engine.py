@@ -28,7 +28,7 @@ from bot.engine.clock import Clock
 from bot.engine.codec import alert_from_row, alert_to_row
 from bot.engine.groups import AggrGroup, group_id
 from bot.engine.inhibit import Inhibitor
-from bot.engine.nflog import Entry, expiry_ns
+from bot.engine.nflog import Entry, encode_fingerprints, expiry_ns
 from bot.engine.pipeline import fanout, mute_stages
 from bot.engine.silences import Silence, Silences
 from bot.engine.timestamp import Timestamp
@@ -206,6 +206,8 @@ class Engine:
         self.nflog: dict[str, Entry] = {}
         self.silences = Silences()
         self.outbox: dict[int, OutboxRow] = {}  # rows not yet delivered
+        # A flush row's firing/resolved sets, kept so that its delivery need not decode them.
+        self._row_sets: dict[int, tuple[frozenset[int], frozenset[int]]] = {}
         self.flushes: dict[int, _Flush] = {}
         self._next_outbox_id = 1
         self._next_flush_id = 1
@@ -269,6 +271,7 @@ class Engine:
         stored_groups = {g.id: g for g in state.groups}
         self._rebuild_groups(stored_groups, now, changes)
         self.outbox = {}
+        self._row_sets = {}
         self.flushes = {}
         resume: list[OutboxRow] = []
         max_id = max(state.outbox_max_id, max((r.id for r in state.outbox_pending), default=0))
@@ -628,7 +631,7 @@ class Engine:
                 row = OutboxRow(
                     id=self._next_outbox_id, group_id=g.id, flush_id=flush_id, receiver=opts.receiver,
                     integration=integ.name, integration_index=integ.index, nflog_key=d.nflog_key, payload=payload,
-                    nflog_firing=_fps(d.firing), nflog_resolved=_fps(d.resolved),
+                    nflog_firing=encode_fingerprints(d.firing), nflog_resolved=encode_fingerprints(d.resolved),
                     nflog_expires_ns=expiry_ns(now.ns, opts.repeat_interval), created_at_ns=now.ns,
                     not_before_ns=now.ns, deadline_ns=deadline,
                     # Webhooks are independent (a slow one must not hold back its siblings);
@@ -638,6 +641,8 @@ class Engine:
                 self._next_outbox_id += 1
                 changes.outbox_insert.append(row)
                 self.outbox[row.id] = row
+                if deadline:
+                    self._row_sets[row.id] = (d.firing, d.resolved)
                 new_rows.append(row)
                 key = f"{opts.receiver}/{integ.name}"
                 self.stats.notifications_planned[key] = self.stats.notifications_planned.get(key, 0) + 1
@@ -708,14 +713,19 @@ class Engine:
         if not row.deadline_ns:
             return
         if d.ok:
-            firing = frozenset(int(x, 16) for x in _loads(row.nflog_firing))
-            resolved = frozenset(int(x, 16) for x in _loads(row.nflog_resolved))
-            entry = Entry(firing, resolved, now.ns, row.nflog_expires_ns - row.created_at_ns + now.ns)
+            sets = self._row_sets.pop(row.id, None)
+            if sets is None:  # a row from before a restart
+                sets = (frozenset(int(x, 16) for x in _loads(row.nflog_firing)),
+                        frozenset(int(x, 16) for x in _loads(row.nflog_resolved)))
+            entry = Entry(sets[0], sets[1], now.ns, row.nflog_expires_ns - row.created_at_ns + now.ns)
             old = self.nflog.get(row.nflog_key)
             if old is not None:
                 entry.state = old.state
             self.nflog[row.nflog_key] = entry
-            changes.nflog_upsert.append(entry.to_row(row.nflog_key))
+            # The row holds the sets already encoded as the log stores them.
+            changes.nflog_upsert.append(entry.to_row(row.nflog_key, row.nflog_firing, row.nflog_resolved))
+        else:
+            self._row_sets.pop(row.id, None)
         fl = self.flushes.get(row.flush_id)
         if fl is None:
             return
@@ -787,10 +797,6 @@ class Engine:
         inhibited = self.inhibitor.inhibited_by(a.labels, now)
         state = "suppressed" if silenced or inhibited else "active"
         return state, silenced, inhibited
-
-
-def _fps(fps: frozenset[int]) -> str:
-    return orjson.dumps([f"{fp:016x}" for fp in sorted(fps)]).decode()
 
 
 def _loads(text: str) -> list[str]:

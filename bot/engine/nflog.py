@@ -27,16 +27,22 @@ class Entry:
     expires_at_ns: int
     state: dict = field(default_factory=dict)
 
-    def to_row(self, key: str) -> NflogRow:
-        return NflogRow(key, orjson.dumps([f"{fp:016x}" for fp in sorted(self.firing)]).decode(),
-                        orjson.dumps([f"{fp:016x}" for fp in sorted(self.resolved)]).decode(), self.timestamp_ns,
-                        self.expires_at_ns, json.dumps(self.state) if self.state else "{}")
+    def to_row(self, key: str, firing_json: str | None = None, resolved_json: str | None = None) -> NflogRow:
+        """`firing_json`/`resolved_json`: the sets already encoded (by `encode_fingerprints`)."""
+        return NflogRow(key, encode_fingerprints(self.firing) if firing_json is None else firing_json,
+                        encode_fingerprints(self.resolved) if resolved_json is None else resolved_json,
+                        self.timestamp_ns, self.expires_at_ns, json.dumps(self.state) if self.state else "{}")
 
     @classmethod
     def from_row(cls, row: NflogRow) -> Entry:
         return cls(frozenset(int(x, 16) for x in json.loads(row.firing)),
                    frozenset(int(x, 16) for x in json.loads(row.resolved)), row.timestamp_ns, row.expires_at_ns,
                    json.loads(row.state or "{}"))
+
+
+def encode_fingerprints(fps: frozenset[int]) -> str:
+    """A set of fingerprints as the log and the outbox store it: a sorted JSON list of hex."""
+    return orjson.dumps([f"{fp:016x}" for fp in sorted(fps)]).decode()
 
 
 def log_key(group_key: str, receiver: str, integration: str, index: int) -> str:

@@ -56,8 +56,15 @@ def fanout(alerts: list[Alert], integrations: Sequence[Integration], group_key: 
     """`tick` is when the group's timer fired: the repeat test uses it (today's Alertmanager),
     `now` decides which alerts are resolved."""
     tick = tick or now
-    firing = frozenset(a.fingerprint for a in alerts if not a.resolved_at(now))
-    resolved = frozenset(a.fingerprint for a in alerts if a.resolved_at(now))
+    firing_alerts: list[Alert] = []
+    resolved_fps: list[int] = []
+    for a in alerts:
+        if a.resolved_at(now):
+            resolved_fps.append(a.fingerprint)
+        else:
+            firing_alerts.append(a)
+    firing = frozenset(a.fingerprint for a in firing_alerts)
+    resolved = frozenset(resolved_fps)
     decisions = []
     for integ in integrations:
         key = log_key(group_key, opts.receiver, integ.name, integ.index)
@@ -77,7 +84,7 @@ def fanout(alerts: list[Alert], integrations: Sequence[Integration], group_key: 
             decisions.append(Decision(integ, key, firing, resolved, None))
             continue
         else:
-            sent = [a for a in alerts if not a.resolved_at(now)]
+            sent = firing_alerts
         n = Notification(opts.receiver, group_key, group_labels, sent, now, reason, external_url, route_id,
                          {"group_id": group_id})
         decisions.append(Decision(integ, key, firing, resolved, n))

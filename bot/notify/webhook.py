@@ -41,14 +41,16 @@ def alert_json(a: Alert, now_status: str) -> dict:
 
 
 def common(maps: list[dict[str, str]]) -> dict[str, str]:
+    """The pairs every map has (sorted by name, as Go encodes a map)."""
     if not maps:
         return {}
-    out = dict(maps[0])
+    shared = set(maps[0].items())
     for m in maps[1:]:
-        for k in list(out):
-            if m.get(k) != out[k]:
-                del out[k]
-    return gojson.gomap(out)
+        if not shared:
+            break
+        if not m.items() >= shared:
+            shared &= m.items()
+    return dict(sorted(shared))
 
 
 def alert_fragment(a: Alert, status: str) -> str:
