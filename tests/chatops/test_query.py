@@ -39,9 +39,14 @@ def openmetrics(end: int) -> str:
 
 
 @pytest.fixture
-def prom(tmp_path: Path) -> Iterator[Prometheus]:
-    end = int(time.time()) // 60 * 60 - 60
-    p = Prometheus.start(openmetrics(end), tmp_path / "prometheus")
+def data_end() -> int:
+    """The time of the data's last sample: the last whole minute but one."""
+    return int(time.time()) // 60 * 60 - 60
+
+
+@pytest.fixture
+def prom(tmp_path: Path, data_end: int) -> Iterator[Prometheus]:
+    p = Prometheus.start(openmetrics(data_end), tmp_path / "prometheus")
     try:
         yield p
     finally:
@@ -83,7 +88,8 @@ async def test_instant_query_answers_with_the_numbers(qw: World) -> None:
     assert row["expr"] == "queue_depth" and row["series"] == 3 and row["datasource"] == "default"
 
 
-async def test_range_query_uploads_a_graph_and_gives_min_max_last(qw: World) -> None:
+async def test_range_query_uploads_a_graph_and_gives_min_max_last(qw: World, data_end: int) -> None:
+    asked = time.time()
     r = await qw.client.command('query queue_depth{queue="ingest"} range=1h step=10m', ALICE,
                                 channel_name="ops")
     assert r.status == 200 and r.seconds < 3
@@ -92,7 +98,11 @@ async def test_range_query_uploads_a_graph_and_gives_min_max_last(qw: World) -> 
     assert "over 1h" in text and "step 10m" in text
     cells = [line.split() for block in text.split("```")[1::2] for line in block.strip().splitlines()]
     assert cells[0] == ["min", "max", "last"] and cells[1][1:] == ["120", "120"], cells
-    assert 58 <= int(cells[1][0]) <= 61  # an hour before the end: about 60
+    # the window is the hour before the query (unaligned): its first point holds the sample
+    # at or before now - 1h, which is 60 plus the whole minutes from data_end to now
+    answered = time.time()
+    lowest, highest = (60 + int(t - data_end) // 60 for t in (asked, answered))
+    assert lowest <= int(cells[1][0]) <= highest, (cells, asked - data_end, answered - data_end)
     upload = await wait_for(lambda: [u for u in qw.slack.uploads.values() if u.get("channel_id")], 10,
                             "the graph upload")
     assert upload[0]["data"].startswith(PNG) and upload[0]["channel_id"] == qw.slack.channel_id("#ops")
