@@ -19,6 +19,7 @@ from bot.engine.alert import Alert
 from bot.notify import gojson
 from bot.notify.base import Notification, Outcome
 from bot.notify.http import HttpClient, read_secret_file
+from bot.routing.labels import common_pairs
 
 _QUOTE_META = re.compile(r"([\\.+*?()|\[\]{}^$])")
 
@@ -38,19 +39,6 @@ def alert_json(a: Alert, now_status: str) -> dict:
         "generatorURL": a.generator_url,
         "fingerprint": f"{a.fingerprint:016x}",
     }
-
-
-def common(maps: list[dict[str, str]]) -> dict[str, str]:
-    """The pairs every map has (sorted by name, as Go encodes a map)."""
-    if not maps:
-        return {}
-    shared = set(maps[0].items())
-    for m in maps[1:]:
-        if not shared:
-            break
-        if not m.items() >= shared:
-            shared &= m.items()
-    return dict(sorted(shared))
 
 
 def alert_fragment(a: Alert, status: str) -> str:
@@ -83,8 +71,8 @@ def payload(n: Notification, max_alerts: int = 0) -> str:
         ',"alerts":[', ",".join(alert_fragment(a, s) for a, s in zip(alerts, statuses, strict=True)),
         '],"notification_reason":', dumps(n.reason),
         ',"groupLabels":', dumps(gojson.gomap(n.group_labels)),
-        ',"commonLabels":', dumps(common([a.labels for a in alerts])),
-        ',"commonAnnotations":', dumps(common([a.annotations for a in alerts])),
+        ',"commonLabels":', dumps(gojson.gomap(common_pairs(a.labels for a in alerts))),
+        ',"commonAnnotations":', dumps(gojson.gomap(common_pairs(a.annotations for a in alerts))),
         ',"routeLabels":{}',
         ',"externalURL":', dumps(n.external_url),
         ',"version":"4"',

@@ -7,11 +7,9 @@ Go's `%q` quoting. Both are reproduced byte for byte here.
 
 from __future__ import annotations
 
-import unicodedata
-from collections.abc import Iterable, Mapping
-
 import ctypes
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
 
 import fnv_c.ext._fnv as _fnv_ext
 from fnv_c import fnv1a_64 as _fnv1a_64_cffi
@@ -54,6 +52,22 @@ def fingerprint(labels: LabelSet) -> int:
         parts.append(name.encode())
         parts.append(labels[name].encode())
     return fnv1a_64(b"\xff".join(parts) + b"\xff")
+
+
+def common_pairs(maps: Iterable[Mapping[str, str]]) -> dict[str, str]:
+    """The name/value pairs every map has, in the first map's order (Alertmanager's
+    CommonLabels and CommonAnnotations)."""
+    it = iter(maps)
+    first = next(it, None)
+    if first is None:
+        return {}
+    shared = dict(first)
+    for m in it:
+        if not shared:
+            break
+        if not m.items() >= shared.items():
+            shared = {k: v for k, v in shared.items() if m.get(k) == v}
+    return shared
 
 
 def fingerprint_hex(labels: LabelSet) -> str:

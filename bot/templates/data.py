@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.routing.labels import common_pairs
 from bot.templates.gotime import T_TIME, ZERO_TIME, GoTime, parse_rfc3339, UTC
 from bot.templates.gotypes import (
     T_STRING,
@@ -349,16 +350,7 @@ def to_go_time(value: _dt.datetime | GoTime | str | None) -> GoTime:
 
 
 def _common(alerts: Sequence[AlertSnapshot]) -> tuple[dict[str, str], dict[str, str]]:
-    if not alerts:
-        return {}, {}
-    labels = dict(alerts[0].labels)
-    annotations = dict(alerts[0].annotations)
-    for a in alerts[1:]:
-        if not labels and not annotations:
-            break
-        labels = {k: v for k, v in labels.items() if a.labels.get(k) == v}
-        annotations = {k: v for k, v in annotations.items() if a.annotations.get(k) == v}
-    return labels, annotations
+    return common_pairs(a.labels for a in alerts), common_pairs(a.annotations for a in alerts)
 
 
 _META = frozenset("\\.+*?()|[]{}^$")

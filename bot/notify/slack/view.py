@@ -19,6 +19,7 @@ from urllib.parse import quote
 from bot.config.receivers import SlackConfig
 from bot.engine.alert import Alert
 from bot.notify.base import Notification
+from bot.routing.labels import common_pairs
 from bot.templates import AlertSnapshot, TemplateData, Templates
 
 log = logging.getLogger("alertbot.slack")
@@ -151,14 +152,7 @@ def short_id(group_id: str) -> str:
 
 
 def common_labels(alerts: Sequence[Alert]) -> dict[str, str]:
-    if not alerts:
-        return {}
-    out = dict(alerts[0].labels)
-    for a in alerts[1:]:
-        for k in list(out):
-            if a.labels.get(k) != out[k]:
-                del out[k]
-    return out
+    return common_pairs(a.labels for a in alerts)
 
 
 def template_data(n: Notification, escape: Any = None) -> TemplateData:
