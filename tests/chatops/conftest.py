@@ -280,7 +280,7 @@ async def world(tmp: Path, *, settings: str = SETTINGS, routes: str = ROUTES, up
         if w.am is not None:
             # Alertmanager → the bot's webhook intake (the bot behind an upstream Alertmanager).
             w.am.config_path.write_text(AM_CONFIG + f"  webhook_configs:\n  - url: {w.bot.url}/webhook\n")
-            w.am.reload()
+            await asyncio.to_thread(w.am.reload)
         w.client = SlackClient(w.slack, w.bot.url, SECRET)
         yield w
     finally:

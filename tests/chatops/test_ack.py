@@ -39,7 +39,9 @@ async def test_ack_by_command_updates_state_slack_pagerduty_and_audit(w: World) 
     assert f"<@{ALICE.id}>" in line and "replacing the disk" in line
     # PagerDuty: acknowledge with the group's dedup_key, after the trigger
     await wait_for(lambda: "acknowledge" in w.pd.actions(), 10, "PagerDuty's acknowledge")
-    assert w.pd.actions()[:2] == ["trigger", "acknowledge"]
+    actions = w.pd.actions()  # (a slow run may see a repeat trigger first: repeat_interval is 3s)
+    first_ack = actions.index("acknowledge")
+    assert first_ack >= 1 and set(actions[:first_ack]) == {"trigger"}, actions
     # the audit rows (ours and PagerDuty's)
     rows = w.audit(p.group_id)
     assert ("U0ALICE01", "ack") in [(a, b) for a, b, _, _ in rows]

@@ -32,7 +32,7 @@ async def test_a_resolve_alertmanager_keeps_back_still_resolves_slack_and_pagerd
     await am_post(w, "/api/v2/alerts", [firing])  # Prometheus → Alertmanager → alertbot
     p = await w.parent("UpstreamMuted", timeout=20)
     await w.pd.wait_events(1, timeout=15)
-    assert w.pd.actions() == ["trigger"]
+    assert set(w.pd.actions()) == {"trigger"}  # (repeat_interval is 3s: a slow run may see a repeat)
     # someone silences it in Alertmanager itself
     now = datetime.now(UTC)
     await am_post(w, "/api/v2/silences", {
@@ -50,7 +50,9 @@ async def test_a_resolve_alertmanager_keeps_back_still_resolves_slack_and_pagerd
     assert missing
     await wait_for(lambda: "RESOLVED" in p.blocks_text(w.slack), 20, "the Slack message to say RESOLVED")
     assert time.monotonic() - gone_at >= 2  # upstream_resolve_after: not on the first poll that misses it
-    await wait_for(lambda: w.pd.actions() == ["trigger", "resolve"], 15, "PagerDuty's resolve")
+    await wait_for(lambda: w.pd.actions()[-1:] == ["resolve"], 15, "PagerDuty's resolve")
+    actions = w.pd.actions()
+    assert actions.count("resolve") == 1 and set(actions[:-1]) == {"trigger"}, actions
     rows = w.audit(p.group_id)
     upstream = [d for a, b, _, d in rows if b == "resolve" and "upstream" in d.get("reason", "")]
     assert upstream and upstream[0]["alert"]["instance"] == "u1"
