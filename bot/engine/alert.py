@@ -201,5 +201,35 @@ def order_key(labels: Mapping[str, str]) -> tuple:
     Go puts the set missing a name first) or, for the same name, the smaller value."""
     job = labels.get("job")
     inst = labels.get("instance")
-    items = tuple([(_descending(n), labels[n]) for n in sorted(labels)])
-    return (job is None, job or "", inst is None, inst or "", len(labels), items)
+    return (job is None, job or "", inst is None, inst or "", len(labels), _LabelsTail(labels))
+
+
+class _LabelsTail:
+    """The last part of `order_key`, built only when two keys tie on everything before it.
+
+    Tuples compare element by element and stop at the first unequal one, so for alerts that
+    differ in `job` or `instance` (the usual case) the sorted label list is never built."""
+
+    __slots__ = ("labels", "_items")
+
+    def __init__(self, labels: Mapping[str, str]) -> None:
+        self.labels = labels
+        self._items: tuple | None = None
+
+    @property
+    def items(self) -> tuple:
+        if self._items is None:
+            labels = self.labels
+            self._items = tuple([(_descending(n), labels[n]) for n in sorted(labels)])
+        return self._items
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _LabelsTail) and self.items == other.items
+
+    def __lt__(self, other: _LabelsTail) -> bool:
+        return self.items < other.items
+
+    def __gt__(self, other: _LabelsTail) -> bool:
+        return self.items > other.items
+
+    __hash__ = None  # type: ignore[assignment]

@@ -47,6 +47,10 @@ def _valid_value(value: str) -> bool:
 
 
 def _validate_pairs(pairs: Mapping[str, str], mode: MatchersMode) -> str | None:
+    # The usual case checked in C: ASCII text is valid UTF-8, and outside the classic mode
+    # any non-empty name is a valid one.
+    if mode != "classic" and "" not in pairs and "".join(pairs).isascii() and "".join(pairs.values()).isascii():
+        return None
     for name, value in pairs.items():
         if not _valid_name(name, mode):
             return f'invalid name "{name}"'
@@ -63,7 +67,9 @@ def to_alert(p: Postable, now: Timestamp, resolve_timeout: float, mode: Matchers
     if ends.is_zero:
         timeout = True
         ends = now.add(resolve_timeout)
-    labels = {k: v for k, v in p.labels.items() if v != ""}  # empty values are removed
+    labels = p.labels
+    if "" in labels.values():
+        labels = {k: v for k, v in labels.items() if v != ""}  # empty values are removed
     if ends.ns < starts.ns:
         raise InvalidAlert("start time must be before end time")
     problem = _validate_pairs(labels, mode)
