@@ -25,6 +25,7 @@ from bot.config import ConfigError, load_config
 from bot.server.settings import (
     DEFAULT_CONFIG,
     DEFAULT_DATABASE,
+    DEFAULT_LEASE_SECONDS,
     DEFAULT_LISTEN,
     DEFAULT_MAX_BODY_BYTES,
     Settings,
@@ -63,6 +64,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="require basic auth with this user on POST /webhook (env ALERTBOT_WEBHOOK_USERNAME); "
                         "the password comes from --webhook-password-file or ALERTBOT_WEBHOOK_PASSWORD(_FILE)")
     p.add_argument("--webhook-password-file", metavar="FILE", default=None)
+    p.add_argument("--instance-id", metavar="NAME", default=None,
+                   help="this replica's name in the engine lease, unique among replicas on one database "
+                        "(env ALERTBOT_INSTANCE_ID; default HOSTNAME/LISTEN)")
+    p.add_argument("--lease-duration", metavar="DURATION", default=None,
+                   help="how long the engine lease lasts unrenewed before a standby replica takes over, e.g. 15s "
+                        "(env ALERTBOT_LEASE_DURATION; default 15s)")
     p.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default=None,
                    help="log level (env ALERTBOT_LOG_LEVEL; default info)")
     p.set_defaults(func=run)
@@ -122,7 +129,23 @@ def settings_from(args: argparse.Namespace) -> Settings:
         max_body_bytes=parse_size(size) if size else DEFAULT_MAX_BODY_BYTES,
         webhook_auth=_webhook_auth(args),
         log_level=args.log_level or _env("ALERTBOT_LOG_LEVEL") or "info",
+        instance_id=args.instance_id or _env("ALERTBOT_INSTANCE_ID") or "",
+        lease_seconds=_lease_seconds(args.lease_duration or _env("ALERTBOT_LEASE_DURATION")),
     )
+
+
+def _lease_seconds(text: str | None) -> float:
+    from bot.config.durations import parse_duration
+
+    if not text:
+        return DEFAULT_LEASE_SECONDS
+    try:
+        seconds = parse_duration(text)
+    except ValueError as exc:
+        raise UserError(f"--lease-duration {text!r}: {exc}") from None
+    if seconds < 1:
+        raise UserError(f"--lease-duration {text!r}: must be at least 1s")
+    return seconds
 
 
 def run(args: argparse.Namespace) -> int:

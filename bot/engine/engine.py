@@ -34,7 +34,7 @@ from bot.engine.silences import Silence, Silences
 from bot.engine.timestamp import Timestamp
 from bot.notify.base import Integration
 from bot.routing.route import Route
-from bot.store.base import Store, StoreUnavailable
+from bot.store.base import LeaseLost, Store, StoreUnavailable
 from bot.store.rows import AuditRow, Changes, KvRow, OutboxRow, OutboxUpdate
 
 log = logging.getLogger("alertbot.engine")
@@ -476,6 +476,14 @@ class Engine:
             if changes:
                 await self.store.commit(changes)
             self.stats.last_commit_seconds = self.clock.monotonic() - started
+        except LeaseLost as exc:
+            # Another replica runs the engine now: nothing here is ours to decide any more.
+            self.ready = False
+            for fut in [ing.future for ing in ingests] + [f for f, _, _ in results] + [d.future for d in deliveries]:
+                if fut is not None and not fut.done():
+                    fut.set_exception(exc)
+            log.error("%s", exc)
+            return True
         except StoreUnavailable as exc:
             self.stats.commit_failures += 1
             log.error("commit failed, state reloaded from the database: %s", exc)

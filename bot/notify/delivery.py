@@ -36,8 +36,21 @@ class DeliveryWorker:
         self._queues: dict[str, list[OutboxRow]] = {}
         self._running: dict[str, asyncio.Task] = {}
         self._known: set[int] = set()
+        self._stopped = False
+
+    def stop(self) -> None:
+        """Stops sending for good (this replica lost the engine lease): attempts in flight are
+        cancelled and queued rows dropped; the replica holding the lease sends them from the
+        database."""
+        self._stopped = True
+        self._queues.clear()
+        self._known.clear()
+        for task in list(self._running.values()):
+            task.cancel()
 
     def submit(self, rows: Sequence[OutboxRow]) -> None:
+        if self._stopped:
+            return
         for row in sorted(rows, key=lambda r: r.id):
             if row.id in self._known:
                 continue  # already queued or in flight (a resubmit after recovery)

@@ -20,7 +20,7 @@ from prometheus_client.registry import Collector
 
 from bot import __version__
 from bot.notify.base import Outcome
-from bot.store.base import Store
+from bot.store.base import Lease, Store
 from bot.store.rows import Changes, OutboxRow, State
 
 if TYPE_CHECKING:
@@ -55,6 +55,9 @@ class Metrics:
                                     "Whether the last configuration (re)load succeeded.", registry=r)
         self.config_success_time = Gauge("alertbot_config_last_reload_success_timestamp_seconds",
                                          "When the configuration was last loaded successfully.", registry=r)
+        self.engine_lease_held = Gauge("alertbot_engine_lease_held",
+                                       "1 while this replica holds the engine lease (flushes and delivers).",
+                                       registry=r)
         self.build_info = Gauge("alertbot_build_info", "Version of alertbot and of its Python.",
                                 ["version", "python"], registry=r)
         self.build_info.labels(__version__, platform.python_version()).set(1)
@@ -161,3 +164,12 @@ class TimedStore:
 
     async def ping(self) -> float:
         return await self.inner.ping()
+
+    async def acquire_lease(self, holder: str, ttl_s: float) -> Lease:
+        return await self.inner.acquire_lease(holder, ttl_s)
+
+    async def renew_lease(self) -> None:
+        await self.inner.renew_lease()
+
+    async def release_lease(self) -> None:
+        await self.inner.release_lease()

@@ -25,12 +25,13 @@ from bot.notify.registry import build_integrations
 from bot.notify.slack import service_for as slack_service_for
 from bot.server.metrics import Metrics, TimedStore
 from bot.server.settings import Settings
-from bot.store.base import Store, StoreUnavailable
+from bot.store.base import LeaseLost, Store, StoreUnavailable
 
 log = get_logger("alertbot.server")
 
 BOOT_RETRY_MIN_S = 0.5
 BOOT_RETRY_MAX_S = 15.0
+STANDBY_POLL_S = 1.0  # how often a standby replica asks whether the engine lease is free
 
 
 class ReloadError(Exception):
@@ -55,6 +56,8 @@ class Runtime:
         self.boot_error: str = ""
         self._boot_task: asyncio.Task[None] | None = None
         self._loop_task: asyncio.Task[None] | None = None
+        self._lease_task: asyncio.Task[None] | None = None
+        self.instance_id = settings.resolved_instance_id()
         self._reload_lock = asyncio.Lock()
         self.runbooks = _load_runbooks(config)
         # Called with each engine built, before it starts (bot.chatops adds its extension).
@@ -91,8 +94,12 @@ class Runtime:
         if self.store is None:
             inner = self._store_override if self._store_override is not None else _open_store(self.settings)
             self.store = TimedStore(inner, self.metrics)
-        started = time.perf_counter()
         await self.store.open()
+        inner = self.store.inner
+        if hasattr(inner, "on_lease_lost"):
+            inner.on_lease_lost = self._lease_lost
+        await self._take_lease()
+        started = time.perf_counter()
         integrations = build_integrations(self.config, self.http)
         self.worker = DeliveryWorker(lambda: self.engine.integrations,  # type: ignore[union-attr]
                                      lambda *a: self.engine.delivery_finished(*a),  # type: ignore[union-attr]
@@ -104,9 +111,76 @@ class Runtime:
         self.engine = engine
         await engine.start()
         self._loop_task = asyncio.get_running_loop().create_task(self._run_engine(engine), name="alertbot-engine")
+        self._lease_task = asyncio.get_running_loop().create_task(self._keep_lease(), name="alertbot-lease")
         self.boot_error = ""
         log.info("ready", alerts=len(engine.alerts), groups=len(engine.groups), silences=len(engine.silences.by_id),
                  seconds=round(time.perf_counter() - started, 3))
+
+    # ------------------------------------------------------------------ the engine lease
+    async def _take_lease(self) -> None:
+        """Returns once this replica holds the engine lease; until then it stands by (not
+        ready: /-/ready and the API answer 503, so a load balancer sends to the holder)."""
+        assert self.store is not None
+        ttl = self.settings.lease_seconds
+        told = ""
+        while True:
+            lease = await self.store.acquire_lease(self.instance_id, ttl)
+            if lease.acquired:
+                self.metrics.engine_lease_held.set(1)
+                log.info("engine lease held", replica=self.instance_id, epoch=lease.epoch, lease_seconds=ttl)
+                return
+            self.metrics.engine_lease_held.set(0)
+            self.boot_error = (f"standby: replica {lease.holder!r} holds the engine lease; this one takes over "
+                               f"when it goes {ttl:g}s without renewing it")
+            if lease.holder != told:
+                log.warning("standing by", holder=lease.holder, replica=self.instance_id, lease_seconds=ttl)
+                told = lease.holder
+            await asyncio.sleep(STANDBY_POLL_S)
+
+    async def _keep_lease(self) -> None:
+        """Renews the lease a few times per term (every commit renews it too). A replica that
+        cannot renew for two thirds of a term stops before a standby may take over."""
+        assert self.store is not None
+        ttl = self.settings.lease_seconds
+        renewed = time.monotonic()
+        while True:
+            await asyncio.sleep(ttl / 3)
+            try:
+                await self.store.renew_lease()
+                renewed = time.monotonic()
+            except LeaseLost as exc:
+                self._lease_lost(str(exc))
+                return
+            except StoreUnavailable as exc:
+                if time.monotonic() - renewed >= ttl * 2 / 3:
+                    self._lease_lost(f"could not renew the engine lease for {time.monotonic() - renewed:.1f}s "
+                                     f"({exc}); a standby replica may take over")
+                    return
+                log.warning("engine lease not renewed; retrying", error=str(exc))
+
+    def _lease_lost(self, reason: str) -> None:
+        """Called the moment the lease is known lost (from inside a failed commit, or by the
+        renewal): sending stops now, the rest of the engine is torn down just after."""
+        if self.engine is None:
+            return
+        log.error("engine lease lost; standing by", reason=reason, replica=self.instance_id)
+        self.metrics.engine_lease_held.set(0)
+        self.boot_error = f"standby: {reason}"
+        self.engine.ready = False
+        if self.worker is not None:
+            self.worker.stop()
+        asyncio.get_running_loop().create_task(self._stand_by(), name="alertbot-stand-by")
+
+    async def _stand_by(self) -> None:
+        current = asyncio.current_task()
+        for task in (self._loop_task, self._lease_task):
+            if task is not None and task is not current and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self.engine = None
+        self._loop_task = self._lease_task = None
+        self._boot_task = asyncio.get_running_loop().create_task(self._boot(), name="alertbot-boot")
 
     async def _run_engine(self, engine: Engine) -> None:
         try:
@@ -126,7 +200,7 @@ class Runtime:
             now_ns = time.time_ns()
             while time.monotonic() < deadline and self.engine.has_work(now_ns):
                 await asyncio.sleep(0.02)
-        for task in (self._boot_task, self._loop_task):
+        for task in (self._boot_task, self._lease_task, self._loop_task):
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -134,6 +208,11 @@ class Runtime:
         if self.http is not None:
             await self.http.close()
         if self.store is not None:
+            if self.engine is not None:
+                try:
+                    await self.store.release_lease()
+                except Exception as exc:  # it expires on its own; a standby then takes over
+                    log.warning("engine lease not released", error=str(exc))
             with contextlib.suppress(Exception):
                 await self.store.close()
         log.info("stopped")

@@ -11,6 +11,7 @@ DEFAULT_DATABASE = "sqlite+aiosqlite:///data/alertbot.db"
 DEFAULT_CONFIG = "routes.yaml"
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
 DEFAULT_MAX_QUEUED_ALERTS = 200_000
+DEFAULT_LEASE_SECONDS = 15.0
 
 
 class SettingsError(ValueError):
@@ -41,6 +42,15 @@ class Settings:
     max_queued_alerts: int = DEFAULT_MAX_QUEUED_ALERTS
     webhook_auth: WebhookAuth | None = None
     log_level: str = "info"
+    # Replicas on one database: the one holding the engine lease flushes and delivers; the
+    # others stand by and take over when it has not been renewed for lease_seconds.
+    instance_id: str = ""
+    lease_seconds: float = DEFAULT_LEASE_SECONDS
+
+    def resolved_instance_id(self) -> str:
+        import socket
+
+        return self.instance_id or f"{socket.gethostname()}/{self.listen}"
 
     def host_port(self) -> tuple[str, int]:
         return split_listen(self.listen)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from bot.store.rows import AuditRow, Changes, State
@@ -10,6 +11,22 @@ from bot.store.rows import AuditRow, Changes, State
 class StoreUnavailable(Exception):
     """The database cannot be reached or refused the write. The change was not stored, or (a
     failure during COMMIT itself) its outcome is unknown: callers rebuild from the database."""
+
+
+class LeaseLost(StoreUnavailable):
+    """Another replica took the engine lease: this one must stop flushing and delivering. Every
+    later commit of the store fails with it until the lease is acquired again."""
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """Who holds the engine lease after an `acquire_lease` call, and until when (the database's
+    clock, nanoseconds); `acquired` says whether the caller is now that holder."""
+
+    holder: str
+    epoch: int
+    expires_at_ns: int
+    acquired: bool
 
 
 class Store(Protocol):
@@ -29,3 +46,13 @@ class Store(Protocol):
 
     async def ping(self) -> float:
         """Round-trip time of a trivial query, in seconds (raises StoreUnavailable)."""
+
+    async def acquire_lease(self, holder: str, ttl_s: float) -> Lease:
+        """Takes the engine lease when it is free, expired or already `holder`'s (a restart),
+        and from then on fences every commit with it; otherwise says who holds it."""
+
+    async def renew_lease(self) -> None:
+        """Extends the lease held (raises LeaseLost when another replica took it over)."""
+
+    async def release_lease(self) -> None:
+        """Gives the lease up (clean shutdown): a standby replica takes over without waiting."""

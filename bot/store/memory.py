@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+from bot.store.base import Lease
 from bot.store.rows import Changes, State
 
 
@@ -27,6 +28,15 @@ class MemoryStore:
 
     async def ping(self) -> float:
         return 0.0
+
+    async def acquire_lease(self, holder: str, ttl_s: float) -> Lease:
+        return Lease(holder, 1, 0, True)  # one process, one engine: nothing to share
+
+    async def renew_lease(self) -> None:
+        return None
+
+    async def release_lease(self) -> None:
+        return None
 
     async def load(self) -> State:
         return State(

@@ -119,6 +119,17 @@ kv = Table(
     Column("updated_at_ns", BigInteger, nullable=False),
 )
 
+# Which replica runs the engine (flushes groups, delivers): the holder of this one row's lease.
+# A takeover bumps the epoch; every commit of the holder checks holder and epoch in its own
+# transaction, so a replica that lost the lease can never write again (fencing).
+engine_lease = Table(
+    "engine_lease", metadata,
+    Column("name", Text, primary_key=True),
+    Column("holder", Text, nullable=False),
+    Column("epoch", BigInteger, nullable=False),
+    Column("expires_at_ns", BigInteger, nullable=False),
+)
+
 audit = Table(
     "audit", metadata,
     Column("at_ns", BigInteger, nullable=False),

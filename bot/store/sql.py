@@ -46,7 +46,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bot.store import schema as S
-from bot.store.base import StoreUnavailable
+from bot.store.base import Lease, LeaseLost, StoreUnavailable
 from bot.store.rows import (AlertRow, AuditRow, Changes, GroupRow, KvRow, NflogRow, OutboxRow, OutboxUpdate, SilenceRow,
                             State)
 
@@ -215,6 +215,22 @@ class _SqliteSql:
         cols = ", ".join(c.name for c in S.audit.c)
         self.audit_all = f"SELECT {cols} FROM audit ORDER BY id DESC LIMIT ?"
         self.audit_group = f"SELECT {cols} FROM audit WHERE group_id = ? ORDER BY id DESC LIMIT ?"
+        # One machine, one clock: lease times come from the caller (the Python clock).
+        self.lease_insert = ("INSERT INTO engine_lease (name, holder, epoch, expires_at_ns) "
+                             "VALUES ('engine', '', 0, 0) ON CONFLICT (name) DO NOTHING")
+        self.lease_select = "SELECT holder, epoch, expires_at_ns, ? FROM engine_lease WHERE name = 'engine'"
+        self.lease_take = "UPDATE engine_lease SET holder = ?, epoch = ?, expires_at_ns = ? + ? WHERE name = 'engine'"
+        self.lease_release = "UPDATE engine_lease SET expires_at_ns = 0 WHERE name = 'engine' AND holder = ? AND epoch = ?"
+        self.lease_fence = ("UPDATE engine_lease SET expires_at_ns = ? + ? "
+                            "WHERE name = 'engine' AND holder = ? AND epoch = ?")
+
+    @staticmethod
+    def lease_now(clock: Callable[[], int]) -> tuple[int, ...]:
+        return (clock(),)
+
+    @staticmethod
+    def lease_fence_params(clock: Callable[[], int], ttl_ns: int, holder: str, epoch: int) -> tuple:
+        return (clock(), ttl_ns, holder, epoch)
 
     def upsert_steps(self, kind: _Kind, rows: list[tuple]) -> list[tuple[str, Any]]:
         return [(self.upsert[kind.table.name], rows)]
@@ -268,6 +284,27 @@ class _PostgresSql:
         cols = ", ".join(c.name for c in S.audit.c)
         self.audit_all = f"SELECT {cols} FROM audit ORDER BY id DESC LIMIT $1"
         self.audit_group = f"SELECT {cols} FROM audit WHERE group_id = $1 ORDER BY id DESC LIMIT $2"
+        # Replicas on several machines: every lease time is the database server's clock.
+        now = "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000000)::bigint"
+        self.lease_insert = ("INSERT INTO engine_lease (name, holder, epoch, expires_at_ns) "
+                             "VALUES ('engine', '', 0, 0) ON CONFLICT (name) DO NOTHING")
+        self.lease_select = (f"SELECT holder, epoch, expires_at_ns, {now} FROM engine_lease "
+                             "WHERE name = 'engine' FOR UPDATE")
+        self.lease_take = ("UPDATE engine_lease SET holder = $1, epoch = $2::bigint, expires_at_ns = $3::bigint + $4::bigint "
+                           "WHERE name = 'engine'")
+        self.lease_release = ("UPDATE engine_lease SET expires_at_ns = 0 "
+                              "WHERE name = 'engine' AND holder = $1 AND epoch = $2::bigint")
+        self.lease_fence = (f"UPDATE engine_lease SET expires_at_ns = {now} + $1::bigint "
+                            "WHERE name = 'engine' AND holder = $2 AND epoch = $3::bigint")
+
+
+    @staticmethod
+    def lease_now(clock: Callable[[], int]) -> tuple[int, ...]:
+        return ()
+
+    @staticmethod
+    def lease_fence_params(clock: Callable[[], int], ttl_ns: int, holder: str, epoch: int) -> tuple:
+        return (ttl_ns, holder, epoch)
 
     @staticmethod
     def _columns(rows: list[tuple]) -> tuple[list[Any], ...]:
@@ -321,6 +358,11 @@ class SqlStore:
         self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
         self._purge_task: asyncio.Task[None] | None = None
         self._next_purge = 0.0
+        # The engine lease this store fences its commits with: (holder, epoch, ttl ns), once
+        # acquired. A store that never acquires one (tools, tests) commits unfenced.
+        self._lease: tuple[str, int, int] | None = None
+        self._lease_lost = ""
+        self.on_lease_lost: Callable[[str], None] | None = None
 
     def __repr__(self) -> str:
         return f"SqlStore({self.name!r})"
@@ -477,8 +519,10 @@ class SqlStore:
         steps = self._plan(changes)  # encoded before the transaction: the lock is held for SQL only
         if not steps:
             return
+        self._check_lease()
         try:
             async with self._writing() as conn:
+                await self._fence(conn)
                 for sql, params in steps:
                     await conn.exec_driver_sql(sql, params)
         except _DB_ERRORS as exc:
@@ -519,6 +563,73 @@ class SqlStore:
         if c.audit_insert:
             steps.extend(sql.audit_steps([_enc_audit(a) for a in c.audit_insert]))
         return steps
+
+    # ------------------------------------------------------------------ the engine lease
+    async def acquire_lease(self, holder: str, ttl_s: float) -> Lease:
+        if not holder:
+            raise ValueError("a lease holder needs a name")
+        ttl_ns = int(ttl_s * 1e9)
+        sql = self._sql
+        try:
+            async with self._writing() as conn:
+                await conn.exec_driver_sql(sql.lease_insert)
+                result = await conn.exec_driver_sql(sql.lease_select, sql.lease_now(self._clock))
+                current, epoch, expires_ns, now_ns = result.fetchone()  # type: ignore[misc]
+                if current and current != holder and expires_ns > now_ns:
+                    return Lease(current, epoch, expires_ns, False)
+                # Free, expired, or ours from before a restart: a new epoch fences out whoever
+                # held it, including an earlier run of this very instance that is still alive.
+                epoch += 1
+                await conn.exec_driver_sql(sql.lease_take, (holder, epoch, now_ns, ttl_ns))
+        except _DB_ERRORS as exc:
+            raise self._unavailable(exc) from exc
+        self._lease = (holder, epoch, ttl_ns)
+        self._lease_lost = ""
+        if current and current != holder:
+            log.warning("took over the engine lease from %s (it expired)", current)
+        return Lease(holder, epoch, now_ns + ttl_ns, True)
+
+    async def renew_lease(self) -> None:
+        self._check_lease()
+        if self._lease is None:
+            return
+        try:
+            async with self._writing() as conn:
+                await self._fence(conn)
+        except _DB_ERRORS as exc:
+            raise self._unavailable(exc) from exc
+
+    async def release_lease(self) -> None:
+        """Gives the lease up at a clean shutdown, so that a standby takes over at once."""
+        lease, self._lease = self._lease, None
+        if lease is None or self._lease_lost:
+            return
+        holder, epoch, _ = lease
+        try:
+            async with self._writing() as conn:
+                await conn.exec_driver_sql(self._sql.lease_release, (holder, epoch))
+        except _DB_ERRORS as exc:
+            raise self._unavailable(exc) from exc
+
+    def _check_lease(self) -> None:
+        if self._lease_lost:
+            raise LeaseLost(self._lease_lost)
+
+    async def _fence(self, conn: AsyncConnection) -> None:
+        """Inside a write transaction: renews the lease, or fails it when another replica took
+        the lease over (the transaction then writes nothing)."""
+        if self._lease is None:
+            return
+        holder, epoch, ttl_ns = self._lease
+        result = await conn.exec_driver_sql(self._sql.lease_fence,
+                                            self._sql.lease_fence_params(self._clock, ttl_ns, holder, epoch))
+        if result.rowcount != 1:
+            self._lease = None
+            self._lease_lost = (f"database {self.name}: the engine lease (epoch {epoch}) was taken over by "
+                                "another replica; this one stops flushing and delivering")
+            if self.on_lease_lost is not None:
+                self.on_lease_lost(self._lease_lost)
+            raise LeaseLost(self._lease_lost)
 
     # ------------------------------------------------------------------ outbox retention
     def _schedule_purge(self) -> None:

@@ -38,6 +38,9 @@ receivers:
 def _clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALERTBOT_") and "proxy" not in k.lower()}
     env["PYTHONPATH"] = str(ROOT)
+    # Tests restart "the same bot" on a new free port: it keeps its name, as a restarted replica
+    # does, and so takes its engine lease back at once instead of waiting for it to expire.
+    env["ALERTBOT_INSTANCE_ID"] = "test-bot"
     env.update(extra or {})
     return env
 

@@ -1,0 +1,155 @@
+"""Two `alertbot serve` replicas on one database: the one holding the engine lease flushes and
+delivers, the other stands by (not ready, the API answers 503) and takes over when the holder
+is killed, sending what was due once; a clean shutdown hands over at once. On the SQLite file
+and on a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.crash.test_kill9 import CONFIG, Receiver, instances, kill9, post
+from tests.fixtures.database import database_url  # noqa: F401  (fixture)
+from tests.fixtures.postgres import postgres_cluster, postgres_databases, postgres_url  # noqa: F401
+from tests.server.conftest import BotServer
+
+pytestmark = [pytest.mark.slow]
+
+
+def replica(tmp: Path, name: str, url: str, db: str, lease: str, wait_ready: bool) -> BotServer:
+    cfg = CONFIG.format(group_wait="3s", group_interval="1h", url=url)
+    return BotServer.start(cfg, tmp / name, ["--database", db, "--lease-duration", lease],
+                           env={"ALERTBOT_INSTANCE_ID": name}, wait_ready=wait_ready)
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def standby(tmp: Path, name: str, url: str, db: str, lease: str) -> BotServer:
+    """A replica started beside the holder: listening (healthy) but not ready."""
+    bot = replica(tmp, name, url, db, lease, wait_ready=False)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if get(bot.url + "/-/healthy")[0] == 200:
+                return bot
+        except urllib.error.URLError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{name} never listened:\n{bot.log_text()[-3000:]}")
+        time.sleep(0.1)
+
+
+async def wait_ready(bot: BotServer, timeout: float) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if (await asyncio.to_thread(get, bot.url + "/-/ready"))[0] == 200:
+            return time.monotonic() - started
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{bot.url} not ready after {timeout}s:\n{bot.log_text()[-3000:]}")
+
+
+def lease_metric(bot: BotServer) -> str:
+    _, text = get(bot.url + "/metrics")
+    return next(line for line in text.splitlines() if line.startswith("alertbot_engine_lease_held "))
+
+
+async def test_the_standby_takes_over_from_a_killed_holder(tmp_path: Path, database_url: str) -> None:  # noqa: F811
+    rx = Receiver()
+    await rx.start()
+    a = replica(tmp_path, "replica-a", rx.url, database_url, "2s", wait_ready=True)
+    b = standby(tmp_path, "replica-b", rx.url, database_url, "2s")
+    try:
+        await asyncio.sleep(1.5)  # b has asked for the lease at least once by now
+        status, text = get(b.url + "/-/ready")
+        assert status == 503 and "standby: replica 'replica-a' holds the engine lease" in text, text
+        body = json.dumps([{"labels": {"alertname": "Standby"}}]).encode()
+        req = urllib.request.Request(b.url + "/api/v2/alerts", data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(req, timeout=5)
+        assert refused.value.code == 503  # Prometheus and Alertmanager retry a 5xx
+        assert lease_metric(a).endswith(" 1.0") and lease_metric(b).endswith(" 0.0")
+
+        await post(a, "x1", "x2")  # stored by a, due 3 s later
+        killed = time.monotonic()
+        kill9(a)
+        took = await wait_ready(b, 15)
+        # The lease (2 s) must run out first; the standby asks every second.
+        assert took <= 2 + 1 + 2, took
+        assert await rx.wait(lambda: rx.received, 15)
+        await asyncio.sleep(2)
+        assert [instances(body) for _, body in rx.received] == [["x1", "x2"]]
+        sent_after = rx.received[0][0] - killed
+        assert sent_after < 10, sent_after
+        assert lease_metric(b).endswith(" 1.0")
+        assert any(r.get("message") == "engine lease held" and r.get("epoch", 0) >= 2 for r in b.log_records())
+    finally:
+        b.stop()
+        a.stop()
+        await rx.stop()
+
+
+async def test_a_clean_shutdown_hands_over_at_once(tmp_path: Path, database_url: str) -> None:  # noqa: F811
+    rx = Receiver()
+    await rx.start()
+    a = replica(tmp_path, "replica-a", rx.url, database_url, "60s", wait_ready=True)
+    b = standby(tmp_path, "replica-b", rx.url, database_url, "60s")
+    try:
+        await asyncio.sleep(1.5)
+        assert get(b.url + "/-/ready")[0] == 503
+        await post(a, "y")
+        assert a.stop() == 0  # SIGTERM: answers what it took, releases the lease
+        took = await wait_ready(b, 10)
+        assert took < 5, f"the standby waited {took:.1f}s although the 60 s lease was released"
+        assert await rx.wait(lambda: rx.received, 15)
+        await asyncio.sleep(1)
+        assert [instances(body) for _, body in rx.received] == [["y"]]
+    finally:
+        b.stop()
+        a.stop()
+        await rx.stop()
+
+
+async def test_a_paused_holder_is_fenced_out_and_stands_by(tmp_path: Path, database_url: str) -> None:  # noqa: F811
+    """SIGSTOP the holder past its lease: the standby takes over and sends what was due; the old
+    holder, resumed, finds its lease gone at its first commit or renewal, sends nothing, and
+    stands by until the new holder hands the lease back."""
+    rx = Receiver()
+    await rx.start()
+    a = replica(tmp_path, "replica-a", rx.url, database_url, "2s", wait_ready=True)
+    b = standby(tmp_path, "replica-b", rx.url, database_url, "2s")
+    try:
+        await post(a, "z")
+        a.signal(signal.SIGSTOP)
+        await wait_ready(b, 15)
+        assert await rx.wait(lambda: rx.received, 15)
+        a.signal(signal.SIGCONT)  # its timer for the group is due: it flushes, its commit is refused
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and "engine lease lost" not in a.log_text():
+            await asyncio.sleep(0.1)
+        assert "engine lease lost" in a.log_text(), a.log_text()[-3000:]
+        status, text = get(a.url + "/-/ready")
+        assert status == 503 and "standby" in text, text
+        await asyncio.sleep(2)
+        assert [instances(body) for _, body in rx.received] == [["z"]]  # sent once, by b
+        assert lease_metric(a).endswith(" 0.0")
+        assert b.stop() == 0
+        await wait_ready(a, 10)  # b released the lease: a is the holder again
+    finally:
+        b.stop()
+        a.signal(signal.SIGCONT)
+        a.stop()
+        await rx.stop()
