@@ -2,6 +2,7 @@
 
     alertbot serve [--config routes.yaml] [--listen 127.0.0.1:9093]
                    [--database sqlite+aiosqlite:///data/alertbot.db] [--external-url URL]
+                   [--instance-id NAME] [--lease-duration 15s]
 
 Each option can also come from the environment (ALERTBOT_CONFIG, ALERTBOT_LISTEN,
 ALERTBOT_DATABASE, ALERTBOT_EXTERNAL_URL, ...). Webhook credentials are read from the
