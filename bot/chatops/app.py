@@ -261,6 +261,11 @@ class Chatops:
                         request.headers.get("X-Slack-Signature"), time.time())
         if reason is not None:
             return self._refuse(request, 401, reason[0], reason[1])
+        if not getattr(self.runtime, "lease_held", True):
+            # Another replica runs the engine; Slack retries a 5xx and a load balancer that
+            # checks /-/ready sends it to the holder.
+            why = getattr(self.runtime, "boot_error", "") or "another replica runs the engine"
+            return self._refuse(request, 503, "refused_standby", f"this replica is not serving: {why}")
         retry = request.headers.get("X-Slack-Retry-Num")
         if self.replays.check_and_add(str(request.headers.get("X-Slack-Signature"))):
             if retry:
@@ -318,6 +323,25 @@ class Chatops:
         # slack-sdk retries a failed connection by itself, logging why: that reason is kept for
         # `status`.
         logging.getLogger("alertbot.chatops.bolt").addFilter(_SocketErrors(self))
+        # Slack hands each event to one of the app's open connections: only the replica that runs
+        # the engine connects, and a replica that stands by (or falls back to it) disconnects.
+        while True:
+            await self._until_lease_held(True)
+            await self._connect_socket(Handler)
+            await self._until_lease_held(False)
+            log.info("chatops: Socket Mode closed: this replica stands by")
+            socket, self.socket = self.socket, None
+            if socket is not None:
+                try:
+                    await socket.close_async()
+                except Exception:
+                    pass
+
+    async def _until_lease_held(self, held: bool) -> None:
+        while bool(getattr(self.runtime, "lease_held", True)) != held:
+            await asyncio.sleep(0.5)
+
+    async def _connect_socket(self, Handler: Any) -> None:  # noqa: N803
         delay = 1.0
         while True:
             try:

@@ -58,6 +58,7 @@ class Runtime:
         self._loop_task: asyncio.Task[None] | None = None
         self._lease_task: asyncio.Task[None] | None = None
         self.instance_id = settings.resolved_instance_id()
+        self.lease_held = False  # this replica runs the engine (Socket Mode connects only then)
         self._reload_lock = asyncio.Lock()
         self.runbooks = _load_runbooks(config)
         # Called with each engine built, before it starts (bot.chatops adds its extension).
@@ -126,6 +127,7 @@ class Runtime:
         while True:
             lease = await self.store.acquire_lease(self.instance_id, ttl)
             if lease.acquired:
+                self.lease_held = True
                 self.metrics.engine_lease_held.set(1)
                 log.info("engine lease held", replica=self.instance_id, epoch=lease.epoch, lease_seconds=ttl)
                 return
@@ -164,6 +166,7 @@ class Runtime:
         if self.engine is None:
             return
         log.error("engine lease lost; standing by", reason=reason, replica=self.instance_id)
+        self.lease_held = False
         self.metrics.engine_lease_held.set(0)
         self.boot_error = f"standby: {reason}"
         self.engine.ready = False

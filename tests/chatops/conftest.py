@@ -163,6 +163,7 @@ class World:
         self.am: Alertmanager | None = None
         self.bot: BotServer
         self.client: SlackClient
+        self.env: dict[str, str] = {}  # what the bot was started with
 
     # ------------------------------------------------------------------ the bot's side
     async def post_alerts(self, *alerts: dict[str, Any]) -> None:
@@ -275,6 +276,7 @@ async def world(tmp: Path, *, settings: str = SETTINGS, routes: str = ROUTES, up
         if prometheus_url:
             full_env["PROMETHEUS_URL"] = prometheus_url
         full_env.update(env or {})
+        w.env = full_env
         w.bot = await asyncio.to_thread(BotServer.start, routes.replace("PD_URL", w.pd.events_url), tmp / "bot",
                                         None, full_env)
         if w.am is not None:

@@ -82,3 +82,42 @@ async def test_a_wrong_app_token_is_said_and_retried(tmp_path: Path) -> None:
         r = await w.client.command("status", ALICE)  # HTTP still works
         status = str((await w.slack.wait_response(r.response_id))["blocks"])
         assert "Socket Mode ⚠️ not connected (invalid_auth)" in status, status
+
+
+async def test_only_the_replica_holding_the_engine_lease_connects(tmp_path: Path) -> None:
+    """Slack gives each event to one of the app's connections: a standby replica must not hold
+    one. When the holder dies the standby takes the lease, connects, and answers."""
+    import asyncio
+    import signal
+
+    from tests.chatops.conftest import SECRET
+    from tests.chatops.slackapp import SlackClient
+    from tests.server.conftest import BotServer
+
+    lease = {"ALERTBOT_LEASE_DURATION": "2s"}
+    async with world(tmp_path, socket_mode=True, upstream=False,
+                     env={**lease, "ALERTBOT_INSTANCE_ID": "replica-a"}) as w:
+        sm = w.socket_mode
+        assert sm is not None
+        await sm.wait_connected(20)
+        assert len(sm.opened) == 1
+        db = w.bot.argv[w.bot.argv.index("--database") + 1]  # b shares the holder's database
+        b = await asyncio.to_thread(BotServer.start, w.bot.config_path.read_text(), tmp_path / "replica-b",
+                                    ["--database", db], {**w.env, "ALERTBOT_INSTANCE_ID": "replica-b"}, 60.0, False)
+        try:
+            await wait_for(lambda: b.log_records() and any(r.get("message") == "standing by"
+                                                          for r in b.log_records()), 20, "b standing by")
+            await asyncio.sleep(2)
+            assert len(sm.opened) == 1, "a standby replica opened a Socket Mode connection"
+            r = await SlackClient(w.slack, b.url, SECRET).command("status", ALICE)  # over HTTP: refused
+            assert r.status == 503 and "replica 'replica-a' holds the engine lease" in r.body["error"], r.body
+            w.bot.signal(signal.SIGKILL)
+            await asyncio.to_thread(w.bot.proc.wait, 10)
+            await wait_for(lambda: len(sm.opened) >= 2, 20, "the new holder's connection")
+            await sm.wait_connected(10)
+            payload, rid = w.client.command_payload("help", ALICE)
+            ack = await sm.deliver("slash_commands", payload)
+            assert ack.seconds < 3 and "unack" in str(ack.payload)
+            assert any(r.get("message") == "chatops: Socket Mode connected" for r in b.log_records())
+        finally:
+            await asyncio.to_thread(b.stop)
