@@ -59,6 +59,7 @@ class Runtime:
         self._lease_task: asyncio.Task[None] | None = None
         self.instance_id = settings.resolved_instance_id()
         self.lease_held = False  # this replica runs the engine (Socket Mode connects only then)
+        self._stepping_down = False
         self._reload_lock = asyncio.Lock()
         self.runbooks = _load_runbooks(config)
         # Called with each engine built, before it starts (bot.chatops adds its extension).
@@ -163,8 +164,9 @@ class Runtime:
     def _lease_lost(self, reason: str) -> None:
         """Called the moment the lease is known lost (from inside a failed commit, or by the
         renewal): sending stops now, the rest of the engine is torn down just after."""
-        if self.engine is None:
+        if self.engine is None or self._stepping_down:
             return
+        self._stepping_down = True
         log.error("engine lease lost; standing by", reason=reason, replica=self.instance_id)
         self.lease_held = False
         self.metrics.engine_lease_held.set(0)
@@ -176,13 +178,15 @@ class Runtime:
 
     async def _stand_by(self) -> None:
         current = asyncio.current_task()
-        for task in (self._loop_task, self._lease_task):
+        # The boot task too: the lease can be lost while a boot is still loading the state.
+        for task in (self._boot_task, self._loop_task, self._lease_task):
             if task is not None and task is not current and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
         self.engine = None
         self._loop_task = self._lease_task = None
+        self._stepping_down = False
         self._boot_task = asyncio.get_running_loop().create_task(self._boot(), name="alertbot-boot")
 
     async def _run_engine(self, engine: Engine) -> None:
