@@ -219,6 +219,7 @@ class _SqliteSql:
         self.lease_insert = ("INSERT INTO engine_lease (name, holder, epoch, expires_at_ns) "
                              "VALUES ('engine', '', 0, 0) ON CONFLICT (name) DO NOTHING")
         self.lease_select = "SELECT holder, epoch, expires_at_ns, ? FROM engine_lease WHERE name = 'engine'"
+        self.lease_peek = self.lease_select
         self.lease_take = "UPDATE engine_lease SET holder = ?, epoch = ?, expires_at_ns = ? + ? WHERE name = 'engine'"
         self.lease_release = "UPDATE engine_lease SET expires_at_ns = 0 WHERE name = 'engine' AND holder = ? AND epoch = ?"
         self.lease_fence = ("UPDATE engine_lease SET expires_at_ns = ? + ? "
@@ -288,8 +289,8 @@ class _PostgresSql:
         now = "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000000)::bigint"
         self.lease_insert = ("INSERT INTO engine_lease (name, holder, epoch, expires_at_ns) "
                              "VALUES ('engine', '', 0, 0) ON CONFLICT (name) DO NOTHING")
-        self.lease_select = (f"SELECT holder, epoch, expires_at_ns, {now} FROM engine_lease "
-                             "WHERE name = 'engine' FOR UPDATE")
+        self.lease_peek = f"SELECT holder, epoch, expires_at_ns, {now} FROM engine_lease WHERE name = 'engine'"
+        self.lease_select = self.lease_peek + " FOR UPDATE"
         self.lease_take = ("UPDATE engine_lease SET holder = $1, epoch = $2::bigint, expires_at_ns = $3::bigint + $4::bigint "
                            "WHERE name = 'engine'")
         self.lease_release = ("UPDATE engine_lease SET expires_at_ns = 0 "
@@ -570,6 +571,15 @@ class SqlStore:
             raise ValueError("a lease holder needs a name")
         ttl_ns = int(ttl_s * 1e9)
         sql = self._sql
+        try:
+            # A standby asks every second: a read answers "held by someone else" without taking
+            # SQLite's write lock from the holder's commits.
+            async with self._reading() as conn:
+                row = (await conn.exec_driver_sql(sql.lease_peek, sql.lease_now(self._clock))).fetchone()
+        except _DB_ERRORS as exc:
+            raise self._unavailable(exc) from exc
+        if row is not None and row[0] and row[0] != holder and row[2] > row[3]:
+            return Lease(row[0], row[1], row[2], False)
         try:
             async with self._writing() as conn:
                 await conn.exec_driver_sql(sql.lease_insert)
