@@ -23,6 +23,7 @@ import sys
 from bot.cli.errors import UserError
 from bot.cli.options import add_config, add_matchers_mode, get_config, get_matchers_mode
 from bot.config import ConfigError, load_config
+from bot.config.durations import parse_duration
 from bot.server.settings import (
     DEFAULT_CONFIG,
     DEFAULT_DATABASE,
@@ -136,8 +137,6 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def _lease_seconds(text: str | None) -> float:
-    from bot.config.durations import parse_duration
-
     if not text:
         return DEFAULT_LEASE_SECONDS
     try:

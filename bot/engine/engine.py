@@ -476,21 +476,18 @@ class Engine:
             if changes:
                 await self.store.commit(changes)
             self.stats.last_commit_seconds = self.clock.monotonic() - started
-        except LeaseLost as exc:
-            # Another replica runs the engine now: nothing here is ours to decide any more.
-            self.ready = False
-            for fut in [ing.future for ing in ingests] + [f for f, _, _ in results] + [d.future for d in deliveries]:
-                if fut is not None and not fut.done():
-                    fut.set_exception(exc)
-            log.error("%s", exc)
-            return True
         except StoreUnavailable as exc:
-            self.stats.commit_failures += 1
-            log.error("commit failed, state reloaded from the database: %s", exc)
             waiting = [ing.future for ing in ingests] + [f for f, _, _ in results] + [d.future for d in deliveries]
             for fut in waiting:
                 if fut is not None and not fut.done():
                     fut.set_exception(exc)
+            if isinstance(exc, LeaseLost):
+                # Another replica runs the engine now: nothing here is ours to reload or decide.
+                self.ready = False
+                log.error("%s", exc)
+                return True
+            self.stats.commit_failures += 1
+            log.error("commit failed, state reloaded from the database: %s", exc)
             await self._recover()
             return True
         for ing in ingests:

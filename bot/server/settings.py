@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 
 from bot.routing.matchers import MatchersMode
@@ -48,8 +49,6 @@ class Settings:
     lease_seconds: float = DEFAULT_LEASE_SECONDS
 
     def resolved_instance_id(self) -> str:
-        import socket
-
         return self.instance_id or f"{socket.gethostname()}/{self.listen}"
 
     def host_port(self) -> tuple[str, int]:

@@ -6,11 +6,13 @@ and on a real PostgreSQL server."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import time
 import urllib.error
 import urllib.request
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -66,12 +68,25 @@ def lease_metric(bot: BotServer) -> str:
     return next(line for line in text.splitlines() if line.startswith("alertbot_engine_lease_held "))
 
 
-async def test_the_standby_takes_over_from_a_killed_holder(tmp_path: Path, database_url: str) -> None:  # noqa: F811
+@contextlib.asynccontextmanager
+async def holder_and_standby(tmp: Path, db: str, lease: str) -> AsyncIterator[tuple[Receiver, BotServer, BotServer]]:
+    """A webhook receiver, replica-a holding the lease and replica-b standing by, on one database."""
     rx = Receiver()
     await rx.start()
-    a = replica(tmp_path, "replica-a", rx.url, database_url, "2s", wait_ready=True)
-    b = standby(tmp_path, "replica-b", rx.url, database_url, "2s")
+    started: list[BotServer] = []
     try:
+        started.append(replica(tmp, "replica-a", rx.url, db, lease, wait_ready=True))
+        started.append(standby(tmp, "replica-b", rx.url, db, lease))
+        yield rx, started[0], started[1]
+    finally:
+        for bot in reversed(started):
+            bot.signal(signal.SIGCONT)  # a paused one must be able to stop
+            bot.stop()
+        await rx.stop()
+
+
+async def test_the_standby_takes_over_from_a_killed_holder(tmp_path: Path, database_url: str) -> None:  # noqa: F811
+    async with holder_and_standby(tmp_path, database_url, "2s") as (rx, a, b):
         await asyncio.sleep(1.5)  # b has asked for the lease at least once by now
         status, text = get(b.url + "/-/ready")
         assert status == 503 and "standby: replica 'replica-a' holds the engine lease" in text, text
@@ -96,18 +111,10 @@ async def test_the_standby_takes_over_from_a_killed_holder(tmp_path: Path, datab
         assert sent_after < 10, sent_after
         assert lease_metric(b).endswith(" 1.0")
         assert any(r.get("message") == "engine lease held" and r.get("epoch", 0) >= 2 for r in b.log_records())
-    finally:
-        b.stop()
-        a.stop()
-        await rx.stop()
 
 
 async def test_a_clean_shutdown_hands_over_at_once(tmp_path: Path, database_url: str) -> None:  # noqa: F811
-    rx = Receiver()
-    await rx.start()
-    a = replica(tmp_path, "replica-a", rx.url, database_url, "60s", wait_ready=True)
-    b = standby(tmp_path, "replica-b", rx.url, database_url, "60s")
-    try:
+    async with holder_and_standby(tmp_path, database_url, "60s") as (rx, a, b):
         await asyncio.sleep(1.5)
         assert get(b.url + "/-/ready")[0] == 503
         await post(a, "y")
@@ -117,21 +124,13 @@ async def test_a_clean_shutdown_hands_over_at_once(tmp_path: Path, database_url:
         assert await rx.wait(lambda: rx.received, 15)
         await asyncio.sleep(1)
         assert [instances(body) for _, body in rx.received] == [["y"]]
-    finally:
-        b.stop()
-        a.stop()
-        await rx.stop()
 
 
 async def test_a_paused_holder_is_fenced_out_and_stands_by(tmp_path: Path, database_url: str) -> None:  # noqa: F811
     """SIGSTOP the holder past its lease: the standby takes over and sends what was due; the old
     holder, resumed, finds its lease gone at its first commit or renewal, sends nothing, and
     stands by until the new holder hands the lease back."""
-    rx = Receiver()
-    await rx.start()
-    a = replica(tmp_path, "replica-a", rx.url, database_url, "2s", wait_ready=True)
-    b = standby(tmp_path, "replica-b", rx.url, database_url, "2s")
-    try:
+    async with holder_and_standby(tmp_path, database_url, "2s") as (rx, a, b):
         await post(a, "z")
         a.signal(signal.SIGSTOP)
         await wait_ready(b, 15)
@@ -148,8 +147,3 @@ async def test_a_paused_holder_is_fenced_out_and_stands_by(tmp_path: Path, datab
         assert lease_metric(a).endswith(" 0.0")
         assert b.stop() == 0
         await wait_ready(a, 10)  # b released the lease: a is the holder again
-    finally:
-        b.stop()
-        a.signal(signal.SIGCONT)
-        a.stop()
-        await rx.stop()
