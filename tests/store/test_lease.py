@@ -5,7 +5,6 @@ transaction)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -13,17 +12,6 @@ from bot.store.base import LeaseLost
 from bot.store.rows import Changes
 from bot.store.sql import SqlStore
 from tests.store.factory import alert
-
-
-@pytest.fixture
-async def pair(database_url: str) -> AsyncIterator[tuple[SqlStore, SqlStore]]:
-    a, b = SqlStore(database_url), SqlStore(database_url)
-    await a.open()
-    await b.open()
-    try:
-        yield a, b
-    finally:
-        await asyncio.gather(a.close(), b.close())
 
 
 async def test_one_holder_at_a_time(pair: tuple[SqlStore, SqlStore]) -> None:

@@ -1,27 +1,14 @@
-"""Two SqlStores on one database (two replicas later) see each other's commits, and can commit
+"""Two SqlStores on one database (two replicas; the `pair` fixture) see each other's commits, and can commit
 at the same time without errors, lost rows or deadlocks."""
 
 from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
-
-import pytest
 
 from bot.store.rows import Changes, OutboxUpdate
 from bot.store.sql import SqlStore
 from tests.store.factory import alert, everything, group, kv, outbox, silence
-
-
-@pytest.fixture
-async def pair(database_url: str) -> AsyncIterator[tuple[SqlStore, SqlStore]]:
-    a, b = SqlStore(database_url), SqlStore(database_url)
-    await asyncio.gather(a.open(), b.open())  # both migrate a fresh database at once: one waits for the other
-    try:
-        yield a, b
-    finally:
-        await asyncio.gather(a.close(), b.close())
 
 
 async def test_each_sees_the_others_commits(pair: tuple[SqlStore, SqlStore]) -> None:
