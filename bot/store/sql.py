@@ -190,6 +190,11 @@ def _key_tuples(keys: Iterable[Any]) -> list[tuple]:
 
 # -- the SQL each dialect runs: (sql, parameters, executemany?) per step
 
+# The lease's one row, created by whichever replica asks first (same SQL on both dialects).
+_LEASE_INSERT = ("INSERT INTO engine_lease (name, holder, epoch, expires_at_ns) "
+                 "VALUES ('engine', '', 0, 0) ON CONFLICT (name) DO NOTHING")
+
+
 class _SqliteSql:
     """executemany of one prepared statement: one thread hop per statement, no parameter limit."""
 
@@ -216,8 +221,7 @@ class _SqliteSql:
         self.audit_all = f"SELECT {cols} FROM audit ORDER BY id DESC LIMIT ?"
         self.audit_group = f"SELECT {cols} FROM audit WHERE group_id = ? ORDER BY id DESC LIMIT ?"
         # One machine, one clock: lease times come from the caller (the Python clock).
-        self.lease_insert = ("INSERT INTO engine_lease (name, holder, epoch, expires_at_ns) "
-                             "VALUES ('engine', '', 0, 0) ON CONFLICT (name) DO NOTHING")
+        self.lease_insert = _LEASE_INSERT
         self.lease_select = "SELECT holder, epoch, expires_at_ns, ? FROM engine_lease WHERE name = 'engine'"
         self.lease_peek = self.lease_select
         self.lease_take = "UPDATE engine_lease SET holder = ?, epoch = ?, expires_at_ns = ? + ? WHERE name = 'engine'"
@@ -287,8 +291,7 @@ class _PostgresSql:
         self.audit_group = f"SELECT {cols} FROM audit WHERE group_id = $1 ORDER BY id DESC LIMIT $2"
         # Replicas on several machines: every lease time is the database server's clock.
         now = "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000000)::bigint"
-        self.lease_insert = ("INSERT INTO engine_lease (name, holder, epoch, expires_at_ns) "
-                             "VALUES ('engine', '', 0, 0) ON CONFLICT (name) DO NOTHING")
+        self.lease_insert = _LEASE_INSERT
         self.lease_peek = f"SELECT holder, epoch, expires_at_ns, {now} FROM engine_lease WHERE name = 'engine'"
         self.lease_select = self.lease_peek + " FOR UPDATE"
         self.lease_take = ("UPDATE engine_lease SET holder = $1, epoch = $2::bigint, expires_at_ns = $3::bigint + $4::bigint "
@@ -297,7 +300,6 @@ class _PostgresSql:
                               "WHERE name = 'engine' AND holder = $1 AND epoch = $2::bigint")
         self.lease_fence = (f"UPDATE engine_lease SET expires_at_ns = {now} + $1::bigint "
                             "WHERE name = 'engine' AND holder = $2 AND epoch = $3::bigint")
-
 
     @staticmethod
     def lease_now(clock: Callable[[], int]) -> tuple[int, ...]:
@@ -596,7 +598,7 @@ class SqlStore:
         self._lease = (holder, epoch, ttl_ns)
         self._lease_lost = ""
         if current and current != holder:
-            log.warning("took over the engine lease from %s (it expired)", current)
+            log.warning("took over the engine lease from %s (it expired or was released)", current)
         return Lease(holder, epoch, now_ns + ttl_ns, True)
 
     async def renew_lease(self) -> None:
