@@ -328,6 +328,27 @@ class _PostgresSql:
         return [(self.audit_insert, self._columns(rows[i:i + PG_CHUNK])) for i in range(0, len(rows), PG_CHUNK)]
 
 
+def _enable_wal(cur: Any, *, deadline: float) -> None:
+    """Switch the file to WAL, waiting out another connection that is switching it too.
+
+    The switch needs an exclusive lock and SQLite does not call the busy handler for it: two
+    replicas (or a replica and a tool) opening a fresh file at once would otherwise fail with
+    "database is locked" at once. WAL is persistent, so once any of them has switched, the
+    others find it set and take no lock.
+    """
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode")
+            if cur.fetchone()[0] == "wal":
+                return
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
+
+
 class SqlStore:
     """A `Store` on SQLite (`sqlite+aiosqlite:///path`) or PostgreSQL (`postgresql+asyncpg://…`)."""
 
@@ -423,7 +444,7 @@ class SqlStore:
             dbapi_conn.isolation_level = None  # no implicit BEGIN from sqlite3: we issue our own
             cur = dbapi_conn.cursor()
             cur.execute(f"PRAGMA busy_timeout={busy_ms}")
-            cur.execute("PRAGMA journal_mode=WAL")
+            _enable_wal(cur, deadline=time.monotonic() + busy_ms / 1000)
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 

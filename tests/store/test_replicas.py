@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from pathlib import Path
 
 from bot.store.rows import Changes, OutboxUpdate
 from bot.store.sql import SqlStore
@@ -88,3 +89,19 @@ async def test_postgres_load_reads_inside_its_transaction(postgres_url: str) -> 
             assert level == "repeatable read"
     finally:
         await store.close()
+
+
+async def test_replicas_starting_at_once_on_a_fresh_sqlite_file_all_open(tmp_path: Path) -> None:
+    """Switching a fresh file to WAL takes an exclusive lock that SQLite's busy handler does not
+    wait for: without the retry in `_enable_wal`, two of three stores opened at once failed with
+    "database is locked" in about two runs of three (CI caught it in the `pair` fixture)."""
+    for i in range(20):
+        url = f"sqlite+aiosqlite:///{tmp_path}/fresh-{i}.db"
+        stores = [SqlStore(url) for _ in range(3)]
+        try:
+            await asyncio.gather(*(s.open() for s in stores))
+            first = await stores[0].load()
+            for s in stores[1:]:
+                assert await s.load() == first
+        finally:
+            await asyncio.gather(*(s.close() for s in stores))
