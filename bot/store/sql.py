@@ -328,13 +328,13 @@ class _PostgresSql:
         return [(self.audit_insert, self._columns(rows[i:i + PG_CHUNK])) for i in range(0, len(rows), PG_CHUNK)]
 
 
-def _enable_wal(cur: Any, *, deadline: float) -> None:
+def _enable_wal(cur: Any, *, deadline: float, pause: Callable[[], object]) -> None:
     """Switch the file to WAL, waiting out another connection that is switching it too.
 
     The switch needs an exclusive lock and SQLite does not call the busy handler for it: two
     replicas (or a replica and a tool) opening a fresh file at once would otherwise fail with
     "database is locked" at once. WAL is persistent, so once any of them has switched, the
-    others find it set and take no lock.
+    others find it set and take no lock. `pause` waits a little without blocking the event loop.
     """
     while True:
         try:
@@ -346,7 +346,7 @@ def _enable_wal(cur: Any, *, deadline: float) -> None:
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() >= deadline:
                 raise
-            time.sleep(0.01)
+            pause()
 
 
 class SqlStore:
@@ -444,7 +444,8 @@ class SqlStore:
             dbapi_conn.isolation_level = None  # no implicit BEGIN from sqlite3: we issue our own
             cur = dbapi_conn.cursor()
             cur.execute(f"PRAGMA busy_timeout={busy_ms}")
-            _enable_wal(cur, deadline=time.monotonic() + busy_ms / 1000)
+            _enable_wal(cur, deadline=time.monotonic() + busy_ms / 1000,
+                        pause=lambda: dbapi_conn.run_async(lambda _driver: asyncio.sleep(0.01)))
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
