@@ -47,6 +47,7 @@ T_ALERT = GoType(
         ("GeneratorURL", T_STRING),
         ("Fingerprint", T_STRING),
     ),
+    json_names=("status", "labels", "annotations", "startsAt", "endsAt", "generatorURL", "fingerprint"),
 )
 T_ALERT.underlying = T_ALERT
 T_ALERT_SLICE = slice_of(T_ALERT)
@@ -63,6 +64,7 @@ T_DATA = GoType(
         ("CommonAnnotations", T_KV),
         ("ExternalURL", T_STRING),
     ),
+    json_names=("receiver", "status", "alerts", "groupLabels", "commonLabels", "commonAnnotations", "externalURL"),
 )
 T_DATA.underlying = T_DATA
 T_DATA_PTR = pointer_to(T_DATA)

@@ -12,7 +12,7 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
-from bot.templates import gocase, gofmt, gostrconv
+from bot.templates import gocase, gofmt, gojson, gostrconv
 from bot.templates.gotime import T_DURATION, T_TIME, GoTime, load_location
 from bot.templates.gotypes import (
     COMPLEX_KINDS,
@@ -613,7 +613,7 @@ def alertmanager_funcs(now: Callable[[], GoTime] | None = None) -> dict[str, GoF
     """Alertmanager 0.25's function map plus the additions today's Alertmanager has.
 
     0.25: toUpper toLower title join match safeHtml reReplaceAll stringSlice.
-    Later versions: trimSpace, safeUrl, urlUnescape, date, tz, since, humanizeDuration.
+    Later versions: trimSpace, safeUrl, urlUnescape, date, tz, since, humanizeDuration, toJson.
     `now` supplies the current time for `since` (tests pass a fixed clock).
     """
     from bot.templates.gotime import current_time
@@ -638,9 +638,10 @@ def alertmanager_funcs(now: Callable[[], GoTime] | None = None) -> dict[str, GoF
             GoFunc("tz", (T_STRING, T_TIME), T_TIME, am_tz, returns_error=True),
             GoFunc("since", (T_TIME,), T_DURATION, lambda t: clock().sub(t)),
             GoFunc("humanizeDuration", (ANY,), T_STRING, am_humanize_duration, returns_error=True),
+            GoFunc("toJson", (ANY,), T_STRING, gojson.marshal, returns_error=True),
         )
     }
 
 
 FUNCS_0_25 = ("toUpper", "toLower", "title", "join", "match", "safeHtml", "reReplaceAll", "stringSlice")
-FUNCS_ADDED = ("trimSpace", "safeUrl", "urlUnescape", "date", "tz", "since", "humanizeDuration")
+FUNCS_ADDED = ("trimSpace", "safeUrl", "urlUnescape", "date", "tz", "since", "humanizeDuration", "toJson")

@@ -104,7 +104,7 @@ class GoCallError(Exception):
 
 
 class GoType:
-    __slots__ = ("kind", "name", "elem", "key", "fields", "methods", "underlying", "_text", "field_index")
+    __slots__ = ("kind", "name", "elem", "key", "fields", "methods", "underlying", "_text", "field_index", "json_names")
 
     def __init__(
         self,
@@ -115,12 +115,15 @@ class GoType:
         key: GoType | None = None,
         fields: Sequence[tuple[str, GoType]] = (),
         underlying: GoType | None = None,
+        json_names: Sequence[str] = (),
     ) -> None:
         self.kind = kind
         self.name = name
         self.elem = elem
         self.key = key
         self.fields = tuple(fields)
+        # The struct's `json:"…"` tag names, field by field (the Go field names when it has none).
+        self.json_names = tuple(json_names) or tuple(fname for fname, _ in self.fields)
         self.field_index = {fname: i for i, (fname, _) in enumerate(self.fields)}
         self.methods: dict[str, GoFunc] = {}
         self.underlying = underlying if underlying is not None else (None if name else self)

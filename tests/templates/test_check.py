@@ -117,6 +117,7 @@ def test_static_mistakes_caught(templates: Templates, text: str, message: str | 
         '{{ .StartsAt }}{{ template "nodot" }}{{ define "nodot" }}{{ .Anything.At.All }}{{ end }}',
         "{{ (index .Alerts 0).StartsAt.Format \"15:04\" }} {{ (index .Alerts 0).EndsAt.Sub (index .Alerts 0).StartsAt }}",
         '{{ date "2006" (index .Alerts 0).StartsAt }} {{ humanizeDuration 90 }} {{ trimSpace " x " }}',
+        "{{ toJson .Alerts.Firing }} {{ .CommonLabels | toJson }}",
     ],
 )
 def test_good_templates_pass(templates: Templates, text: str) -> None:

@@ -18,7 +18,7 @@
 // Sets: "default" is template.FromGlobs with Alertmanager's default templates,
 // "custom" adds files/*.tmpl, "additions" is the default set plus the functions
 // newer Alertmanager versions added (trimSpace, safeUrl, urlUnescape, date, tz,
-// since, humanizeDuration), implemented here as today's Alertmanager does.
+// since, humanizeDuration, toJson), implemented here as today's Alertmanager does.
 package main
 
 import (
@@ -292,6 +292,13 @@ func newAdditionsSet(now time.Time) additionsSetT {
 		},
 		"since":            func(t time.Time) time.Duration { return now.Sub(t) },
 		"humanizeDuration": humanizeDuration,
+		"toJson": func(v interface{}) (string, error) {
+			bytes, err := json.Marshal(v)
+			if err != nil {
+				return "", err
+			}
+			return string(bytes), nil
+		},
 	}
 	t := tmpltext.New("").Option("missingkey=zero").Funcs(funcs).Funcs(extra)
 	for _, f := range []string{"default.tmpl", "email.tmpl"} {
