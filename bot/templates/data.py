@@ -207,31 +207,6 @@ class TemplateData(Ptr):
     def data(self) -> Data:
         return self.elem
 
-    def to_json_dict(self) -> dict[str, Any]:
-        """The data as Alertmanager's JSON encoding of template.Data names and orders it
-        (the first fields of a webhook payload)."""
-        d = self.data
-        return {
-            "receiver": d.Receiver,
-            "status": d.Status,
-            "alerts": [
-                {
-                    "status": a.Status,
-                    "labels": dict(sorted(a.Labels.items())),
-                    "annotations": dict(sorted(a.Annotations.items())),
-                    "startsAt": a.StartsAt.rfc3339nano(),
-                    "endsAt": a.EndsAt.rfc3339nano(),
-                    "generatorURL": a.GeneratorURL,
-                    "fingerprint": a.Fingerprint,
-                }
-                for a in d.Alerts
-            ],
-            "groupLabels": dict(sorted(d.GroupLabels.items())),
-            "commonLabels": dict(sorted(d.CommonLabels.items())),
-            "commonAnnotations": dict(sorted(d.CommonAnnotations.items())),
-            "externalURL": d.ExternalURL,
-        }
-
     @classmethod
     def build(
         cls,
