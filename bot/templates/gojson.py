@@ -17,22 +17,21 @@ from bot.templates.gostrconv import format_float
 from bot.templates.gotypes import (
     FLOAT_KINDS,
     INT_KINDS,
-    NIL_INTERFACE,
     T_UINT8,
     UINT_KINDS,
     GoCallError,
     GoType,
     Kind,
-    Nil,
     Ptr,
     Struct,
+    is_nil,
     type_of,
 )
 
 
 def marshal(value: Any) -> str:
     """json.Marshal(value) as text; raises GoCallError with Go's error."""
-    if value is None or value is NIL_INTERFACE or isinstance(value, Nil):
+    if is_nil(value):  # nil interface, pointer, slice or map
         return "null"
     t = type_of(value)
     marshaler = t.method("MarshalJSON")
@@ -52,14 +51,10 @@ def marshal(value: Any) -> str:
     if k in FLOAT_KINDS:  # always float64: no template value is a float32
         return _float(float(value))
     if k == Kind.SLICE:
-        if value.nil:
-            return "null"
         if t.elem is not None and t.elem.kind == Kind.UINT8 and t.elem.underlying is T_UINT8:
             return '"' + base64.b64encode(bytes(int(b) for b in value)).decode() + '"'
         return "[" + ",".join(marshal(v) for v in value) + "]"
     if k == Kind.MAP:
-        if value.nil:
-            return "null"
         # Template maps are map[string]string (KV): string keys, written sorted.
         return "{" + ",".join(quote(key) + ":" + marshal(value[key]) for key in sorted(value)) + "}"
     if k == Kind.STRUCT and isinstance(value, Struct):
