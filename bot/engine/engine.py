@@ -192,8 +192,12 @@ class EngineStats:
 
 class Engine:
     def __init__(self, config: Config, store: Store, clock: Clock, integrations: IntegrationRegistry,
-                 external_url: str, deliverer: Deliverer | None = None, max_queued_alerts: int = 200_000) -> None:
+                 external_url: str, deliverer: Deliverer | None = None, max_queued_alerts: int = 200_000,
+                 owns: Callable[[str], bool] | None = None) -> None:
         self.store = store
+        # One engine of several (bot.engine.shards): it keeps the alerts it is given but groups
+        # only those of the groups it owns. None: it owns every group.
+        self.owns = owns
         self.clock = clock
         self.external_url = external_url
         self.deliverer = deliverer
@@ -311,6 +315,8 @@ class Engine:
             for route in self.route.match(a.labels):
                 labels = route.group_labels(a.labels)
                 gid = group_id(route, labels)
+                if self.owns is not None and not self.owns(gid):
+                    continue
                 g = self.groups.get(gid)
                 if g is None:
                     row = stored.get(gid)
@@ -541,6 +547,7 @@ class Engine:
     # ------------------------------------------------------------------ ingest
     def _apply_ingest(self, alerts: Iterable[Alert], now: Timestamp, changes: Changes,
                       rows: dict[int, object]) -> None:
+        owns = self.owns
         for incoming in alerts:
             fp = incoming.fingerprint
             old = self.alerts.get(fp)
@@ -550,6 +557,8 @@ class Engine:
             self.inhibitor.observe(stored, old)
             for route in self.route.match(stored.labels):
                 gid, labels = self._group_of(route, stored)
+                if owns is not None and not owns(gid):
+                    continue
                 g = self.groups.get(gid)
                 if g is None:
                     g = self._new_group(route, labels, stored, now)

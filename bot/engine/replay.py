@@ -18,6 +18,7 @@ from bot.engine.alert import Alert
 from bot.engine.clock import VirtualClock
 from bot.engine.engine import Engine, IntegrationRegistry
 from bot.engine.ingest import InvalidAlert, Postable, to_alert, webhook_alerts
+from bot.engine.shards import ShardPlan, owner
 from bot.engine.timestamp import ZERO, Timestamp
 from bot.notify.base import Notification, Outcome
 from bot.store.memory import MemoryStore
@@ -113,42 +114,62 @@ class _InstantDeliverer:
 
 
 async def replay(config: Config, events: Sequence[Event], until: Timestamp | None = None,
-                 external_url: str = "http://alertbot.invalid") -> Iterator[dict[str, Any]]:
-    """Runs the events and returns the notifications, in the order they would be sent."""
+                 external_url: str = "http://alertbot.invalid", shards: int = 1) -> Iterator[dict[str, Any]]:
+    """Runs the events and returns the notifications, in the order they would be sent.
+
+    `shards` > 1 splits the groups over that many engines on one clock (bot.engine.shards),
+    each given only the alerts the split sends it: the notifications must be the same."""
     if not events:
         return iter(())
     clock = VirtualClock(events[0].at)
-    deliverer = _InstantDeliverer()
-    engine = Engine(config, MemoryStore(), clock, recording_registry(config), external_url, deliverer)
-    deliverer.engine = engine
-    await engine.start()
+    plan = ShardPlan(config, shards)
+    engines: list[Engine] = []
+    deliverers: list[_InstantDeliverer] = []
+    for i in range(shards):
+        deliverer = _InstantDeliverer()
+        engine = Engine(config, MemoryStore(), clock, recording_registry(config), external_url, deliverer,
+                        owns=owner(i, shards) if shards > 1 else None)
+        deliverer.engine = engine
+        await engine.start()
+        engines.append(engine)
+        deliverers.append(deliverer)
     end = until if until is not None else events[-1].at
     for event in events:
-        await _advance(engine, clock, event.at.ns)
+        await _advance(engines, clock, event.at.ns)
         alerts = _event_alerts(event, clock.now(), config)
-        if alerts:
-            engine.enqueue_alerts(alerts)
-        await _settle(engine)
-    await _advance(engine, clock, end.ns)
-    return iter(json.loads(row.payload) for row in deliverer.sent)
+        for engine, part in zip(engines, plan.split(alerts), strict=True):
+            if part:
+                engine.enqueue_alerts(part)
+        await _settle(engines)
+    await _advance(engines, clock, end.ns)
+    if shards == 1:
+        return iter(json.loads(row.payload) for row in deliverers[0].sent)
+    # Each engine's records are in time order; merged by time, shard order within an instant.
+    sent = sorted(((json.loads(row.payload), i, n) for i, d in enumerate(deliverers) for n, row in enumerate(d.sent)),
+                  key=lambda t: (Timestamp.parse(t[0]["at"]).ns, t[1], t[2]))
+    return iter(record for record, _, _ in sent)
 
 
-async def _settle(engine: Engine) -> None:
-    while await engine.cycle():
-        pass
+async def _settle(engines: Sequence[Engine]) -> None:
+    busy = True
+    while busy:
+        busy = False
+        for engine in engines:
+            while await engine.cycle():
+                busy = True
 
 
-async def _advance(engine: Engine, clock: VirtualClock, target_ns: int) -> None:
+async def _advance(engines: Sequence[Engine], clock: VirtualClock, target_ns: int) -> None:
     """Moves the clock to target, stopping at every group timer on the way."""
     while True:
-        await _settle(engine)
-        nxt = engine.next_due_ns()
-        if nxt is None or nxt > target_ns:
+        await _settle(engines)
+        due = [ns for ns in (e.next_due_ns() for e in engines) if ns is not None]
+        if not due or min(due) > target_ns:
             break
-        clock.set(max(nxt, clock.now().ns))
+        clock.set(max(min(due), clock.now().ns))
     if target_ns > clock.now().ns:
         clock.set(target_ns)
-    await _settle(engine)
+    await _settle(engines)
 
 
 def _event_alerts(event: Event, now: Timestamp, config: Config) -> list[Alert]:
