@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -28,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,14 +152,19 @@ def make_batches(n: int, groups: int, batch: int, now: str) -> list[bytes]:
 
 
 async def load(url: str, batches: list[bytes]) -> tuple[list[float], int]:
+    return await load_to([(url, body) for body in batches])
+
+
+async def load_to(requests: list[tuple[str, bytes]]) -> tuple[list[float], int]:
+    """Posts each (url, body) in order over CLIENTS connections; latencies and non-200 count."""
     latencies: list[float] = []
     errors = 0
-    queue = list(reversed(batches))
+    queue = list(reversed(requests))
 
     async def client(session: aiohttp.ClientSession) -> None:
         nonlocal errors
         while queue:
-            body = queue.pop()
+            url, body = queue.pop()
             t = time.perf_counter()
             async with session.post(url, data=body, headers={"Content-Type": "application/json"}) as r:
                 await r.read()
@@ -171,45 +178,62 @@ async def load(url: str, batches: list[bytes]) -> tuple[list[float], int]:
     return latencies, errors
 
 
-async def run_one(system: str, n: int, groups: int, batch: int, timers: tuple[str, str] = ("2s", "5s")) -> Result:
-    tmp = Path(tempfile.mkdtemp(prefix="bench-"))
+@contextlib.asynccontextmanager
+async def hook_recorder(expected: int) -> AsyncIterator[tuple[Recorder, int]]:
+    """The webhook receiver both systems notify, on a free port: (recorder, port)."""
     rec = Recorder()
-    rec.expected = n
+    rec.expected = expected
     app = web.Application(client_max_size=1 << 30)
     app.router.add_post("/hook", rec.handle)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    hook_port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", hook_port).start()
-    cfg = tmp / "config.yml"
-    cfg.write_text(config_text(hook_port, *timers))
     port = free_port()
-    proc = (start_alertmanager if system == "alertmanager" else start_bot)(tmp, cfg, port)
+    await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
-        await wait_ready(f"http://127.0.0.1:{port}/-/ready")
-        cpu0 = proc_cpu_seconds(proc.pid)
-        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        batches = make_batches(n, groups, batch, now)
-        t0 = time.monotonic()
-        latencies, errors = await load(f"http://127.0.0.1:{port}/api/v2/alerts", batches)
-        elapsed = time.monotonic() - t0
-        deadline = time.monotonic() + 600  # Alertmanager needs about two minutes for 100,000 groups
-        while rec.all_seen_at is None and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        notified = None if rec.all_seen_at is None else rec.all_seen_at - t0
-        cpu = proc_cpu_seconds(proc.pid) - cpu0
-        peak = proc_peak_mb(proc.pid)
-        latencies.sort()
-        return Result(system, "/".join(timers), n, groups, batch, elapsed, n / elapsed, statistics.median(latencies) * 1000,
-                      latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, notified, cpu, peak, errors)
+        yield rec, port
     finally:
+        await runner.cleanup()
+
+
+def stop(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
         proc.send_signal(signal.SIGTERM)
+    for proc in procs:
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
-        await runner.cleanup()
-        shutil.rmtree(tmp, ignore_errors=True)
+
+
+async def run_one(system: str, n: int, groups: int, batch: int, timers: tuple[str, str] = ("2s", "5s")) -> Result:
+    tmp = Path(tempfile.mkdtemp(prefix="bench-"))
+    async with hook_recorder(n) as (rec, hook_port):
+        cfg = tmp / "config.yml"
+        cfg.write_text(config_text(hook_port, *timers))
+        port = free_port()
+        proc = (start_alertmanager if system == "alertmanager" else start_bot)(tmp, cfg, port)
+        try:
+            await wait_ready(f"http://127.0.0.1:{port}/-/ready")
+            cpu0 = proc_cpu_seconds(proc.pid)
+            now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            batches = make_batches(n, groups, batch, now)
+            t0 = time.monotonic()
+            latencies, errors = await load(f"http://127.0.0.1:{port}/api/v2/alerts", batches)
+            elapsed = time.monotonic() - t0
+            deadline = time.monotonic() + 600  # Alertmanager needs about two minutes for 100,000 groups
+            while rec.all_seen_at is None and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            notified = None if rec.all_seen_at is None else rec.all_seen_at - t0
+            cpu = proc_cpu_seconds(proc.pid) - cpu0
+            peak = proc_peak_mb(proc.pid)
+            latencies.sort()
+            return Result(system, "/".join(timers), n, groups, batch, elapsed, n / elapsed,
+                          statistics.median(latencies) * 1000,
+                          latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, notified, cpu, peak,
+                          errors)
+        finally:
+            stop([proc])
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 async def main() -> None:

@@ -15,17 +15,13 @@ import argparse
 import asyncio
 import json
 import shutil
-import signal
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-import aiohttp
-from aiohttp import web
-from ingest_bench import (CLIENTS, ROOT, Recorder, config_text, free_port, proc_cpu_seconds, start_alertmanager,
-                          start_bot, wait_ready)
+from ingest_bench import (ROOT, config_text, free_port, hook_recorder, load_to, proc_cpu_seconds, start_alertmanager,
+                          start_bot, stop, wait_ready)
 from results import write_section
 
 from bot.config import load_config_text
@@ -49,83 +45,51 @@ def shard_batches(n: int, groups: int, batch: int, now: str, plan: ShardPlan) ->
     return out
 
 
-async def load(urls: list[str], batches: list[tuple[int, bytes]]) -> tuple[list[float], int]:
-    latencies: list[float] = []
-    errors = 0
-    queue = list(reversed(batches))
-
-    async def client(session: aiohttp.ClientSession) -> None:
-        nonlocal errors
-        while queue:
-            shard, body = queue.pop()
-            t = time.perf_counter()
-            async with session.post(urls[shard], data=body, headers={"Content-Type": "application/json"}) as r:
-                await r.read()
-                errors += r.status != 200
-            latencies.append(time.perf_counter() - t)
-
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CLIENTS)) as session:
-        await asyncio.gather(*(client(session) for _ in range(CLIENTS)))
-    return latencies, errors
-
-
 async def run_one(system: str, shards: int, n: int, groups: int, batch: int, timers: tuple[str, str]) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="shard-bench-"))
-    rec = Recorder()
-    rec.expected = n
-    app = web.Application(client_max_size=1 << 30)
-    app.router.add_post("/hook", rec.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    hook_port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", hook_port).start()
-    text = config_text(hook_port, *timers)
-    cfg = tmp / "config.yml"
-    cfg.write_text(text)
-    plan = ShardPlan(load_config_text(text, str(cfg)), shards)
-    procs, urls = [], []
-    try:
-        for s in range(shards):
-            port = free_port()
-            (tmp / f"s{s}").mkdir()
-            procs.append((start_alertmanager if system == "alertmanager" else start_bot)(tmp / f"s{s}", cfg, port))
-            urls.append(f"http://127.0.0.1:{port}")
-        for u in urls:
-            await wait_ready(u + "/-/ready")
-        cpu0 = sum(proc_cpu_seconds(p.pid) for p in procs)
-        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        batches = shard_batches(n, groups, batch, now, plan)
-        t0 = time.monotonic()
-        latencies, errors = await load([u + "/api/v2/alerts" for u in urls], batches)
-        elapsed = time.monotonic() - t0
-        deadline = time.monotonic() + 120
-        while rec.all_seen_at is None and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        latencies.sort()
-        return {"system": system if shards == 1 else f"{system} × {shards} (groups split)", "rate": n / elapsed,
-                "p50": statistics.median(latencies) * 1000,
-                "notified": None if rec.all_seen_at is None else rec.all_seen_at - t0,
-                "cpu": sum(proc_cpu_seconds(p.pid) for p in procs) - cpu0, "errors": errors}
-    finally:
-        for p in procs:
-            p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        await runner.cleanup()
-        shutil.rmtree(tmp, ignore_errors=True)
+    async with hook_recorder(n) as (rec, hook_port):
+        text = config_text(hook_port, *timers)
+        cfg = tmp / "config.yml"
+        cfg.write_text(text)
+        plan = ShardPlan(load_config_text(text, str(cfg)), shards)
+        procs, urls = [], []
+        try:
+            for s in range(shards):
+                port = free_port()
+                (tmp / f"s{s}").mkdir()
+                procs.append((start_alertmanager if system == "alertmanager" else start_bot)(tmp / f"s{s}", cfg, port))
+                urls.append(f"http://127.0.0.1:{port}")
+            for u in urls:
+                await wait_ready(u + "/-/ready")
+            cpu0 = sum(proc_cpu_seconds(p.pid) for p in procs)
+            now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            requests = [(urls[shard] + "/api/v2/alerts", body) for shard, body in shard_batches(n, groups, batch, now, plan)]
+            t0 = time.monotonic()
+            latencies, errors = await load_to(requests)
+            elapsed = time.monotonic() - t0
+            deadline = time.monotonic() + 120
+            while rec.all_seen_at is None and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            return {"system": system if shards == 1 else f"{system} × {shards} (groups split)", "rate": n / elapsed,
+                    "p50": statistics.median(latencies) * 1000,
+                    "notified": None if rec.all_seen_at is None else rec.all_seen_at - t0,
+                    "cpu": sum(proc_cpu_seconds(p.pid) for p in procs) - cpu0, "errors": errors}
+        finally:
+            stop(procs)
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--shards", type=int, default=2)
+    ap.add_argument("--quick", action="store_true", help="only the small loads")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
     loads = [(20_000, 200, 100, ("2s", "5s")), (20_000, 200, 500, ("2s", "5s")), (100_000, 1000, 100, ("2s", "5s")),
              (100_000, 1000, 500, ("2s", "5s")), (100_000, 1000, 500, ("1s", "1s"))]
+    if args.quick:
+        loads = loads[:2]
     systems = [("alertmanager", 1), ("alertbot", 1), ("alertbot", args.shards)]
     lines = ["Machine: 2 cores. Loads as in Ingestion (8 clients); each load ran "
              f"{args.runs} times per system, alternating; the run with the median rate is shown, with the range. "
