@@ -122,7 +122,9 @@ def configure(instance: str = "", level: str = "info", stream: TextIO | None = N
         _rename_event,
     ]
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        # A call below the level is dropped before any processor runs: at warning level a
+        # request's access line would otherwise be built in full and then thrown away.
+        processors=[structlog.stdlib.filter_by_level, *shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,
