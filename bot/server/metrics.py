@@ -21,7 +21,7 @@ from prometheus_client.registry import Collector
 from bot import __version__
 from bot.notify.base import Outcome
 from bot.store.base import Lease, Store
-from bot.store.rows import Changes, OutboxRow, State
+from bot.store.rows import Changes, InboxRow, OutboxRow, State
 
 if TYPE_CHECKING:
     from bot.engine.engine import Engine
@@ -164,6 +164,15 @@ class TimedStore:
 
     async def ping(self) -> float:
         return await self.inner.ping()
+
+    async def inbox_put(self, items: list[tuple[int, str, bytes]]) -> None:
+        await self.inner.inbox_put(items)
+
+    async def inbox_bounds(self) -> tuple[int, int] | None:
+        return await self.inner.inbox_bounds()
+
+    async def inbox_take(self, limit: int) -> list[InboxRow]:
+        return await self.inner.inbox_take(limit)
 
     async def acquire_lease(self, holder: str, ttl_s: float) -> Lease:
         return await self.inner.acquire_lease(holder, ttl_s)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.store.rows import AuditRow, Changes, State
+from bot.store.rows import AuditRow, Changes, InboxRow, State
 
 
 class StoreUnavailable(Exception):
@@ -43,6 +43,18 @@ class Store(Protocol):
 
     async def audit(self, group_id: str | None = None, limit: int = 100) -> list[AuditRow]:
         """The newest audit rows (all, or one group's), newest first."""
+
+    async def inbox_put(self, items: list[tuple[int, str, bytes]]) -> None:
+        """Stores (received_ns, source, body) request bodies in one transaction of their own. Not
+        fenced by the engine lease: any replica's front may take alerts in."""
+
+    async def inbox_take(self, limit: int) -> list[InboxRow]:
+        """The oldest `limit` bodies not yet applied, in commit order. They stay until a commit
+        lists their ids in `Changes.inbox_delete`."""
+
+    async def inbox_bounds(self) -> tuple[int, int] | None:
+        """The lowest and highest id in the inbox, or None when it is empty (both from the primary
+        key: cheap enough for every overload check and every query that must see applied alerts)."""
 
     async def ping(self) -> float:
         """Round-trip time of a trivial query, in seconds (raises StoreUnavailable)."""

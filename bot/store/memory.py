@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from bot.store.base import Lease
-from bot.store.rows import Changes, State
+from bot.store.rows import Changes, InboxRow, State
 
 
 class MemoryStore:
@@ -17,6 +17,8 @@ class MemoryStore:
         self.outbox: dict[int, object] = {}
         self.kv: dict[tuple[str, str], object] = {}
         self.audit_rows: list[object] = []
+        self.inbox: dict[int, InboxRow] = {}
+        self._inbox_next = 1
         self.commits = 0
         self.fail_next: Exception | None = None  # tests: make the next commit fail
 
@@ -28,6 +30,17 @@ class MemoryStore:
 
     async def ping(self) -> float:
         return 0.0
+
+    async def inbox_put(self, items: list[tuple[int, str, bytes]]) -> None:
+        for received_ns, source, body in items:
+            self.inbox[self._inbox_next] = InboxRow(self._inbox_next, received_ns, source, bytes(body))
+            self._inbox_next += 1
+
+    async def inbox_bounds(self) -> tuple[int, int] | None:
+        return (min(self.inbox), max(self.inbox)) if self.inbox else None
+
+    async def inbox_take(self, limit: int) -> list[InboxRow]:
+        return [copy.copy(self.inbox[i]) for i in sorted(self.inbox)[:limit]]
 
     async def acquire_lease(self, holder: str, ttl_s: float) -> Lease:
         return Lease(holder, 1, 0, True)  # one process, one engine: nothing to share
@@ -83,6 +96,8 @@ class MemoryStore:
             self.kv[(k.namespace, k.key)] = copy.copy(k)
         for ns_key in changes.kv_delete:
             self.kv.pop(ns_key, None)
+        for i in changes.inbox_delete:
+            self.inbox.pop(i, None)
         for a in changes.audit_insert:
             row = copy.copy(a)
             row.id = len(self.audit_rows) + 1  # type: ignore[attr-defined]

@@ -107,6 +107,16 @@ class AuditRow:
 
 
 @dataclass(slots=True)
+class InboxRow:
+    """A request body a front process committed; the engine applies it as received at `received_ns`."""
+
+    id: int  # assigned by the store, increasing in commit order
+    received_ns: int
+    source: str  # "api" (POST /api/v2/alerts) or "webhook"
+    body: bytes
+
+
+@dataclass(slots=True)
 class OutboxUpdate:
     id: int
     status: str
@@ -129,11 +139,12 @@ class Changes:
     kv_upsert: list[KvRow] = field(default_factory=list)
     kv_delete: list[tuple[str, str]] = field(default_factory=list)  # (namespace, key)
     audit_insert: list[AuditRow] = field(default_factory=list)
+    inbox_delete: list[int] = field(default_factory=list)  # inbox ids applied by this commit
 
     def __bool__(self) -> bool:
         return any((self.alerts_upsert, self.alerts_delete, self.groups_upsert, self.groups_delete,
                     self.nflog_upsert, self.nflog_delete, self.silences_upsert, self.outbox_insert,
-                    self.outbox_update, self.kv_upsert, self.kv_delete, self.audit_insert))
+                    self.outbox_update, self.kv_upsert, self.kv_delete, self.audit_insert, self.inbox_delete))
 
     def extend(self, other: Changes) -> None:
         for name in self.__slots__:  # type: ignore[attr-defined]

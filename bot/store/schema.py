@@ -15,8 +15,8 @@ Encodings:
 
 from __future__ import annotations
 
-from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Column, Index, Integer, MetaData, Table, Text,
-                        text)
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Column, Index, Integer, LargeBinary, MetaData, Table,
+                        Text, text)
 
 from bot.engine.timestamp import ZERO_NS
 
@@ -139,6 +139,19 @@ audit = Table(
     Column("details", Text, nullable=False),
     Column("id", Int64Key, primary_key=True, autoincrement=True),  # assigned by the database, in insert order
     Index(None, "group_id", "id"),  # one group's history, newest first
+)
+
+# Request bodies taken by a front process and not yet applied by the engine (docs/inbox.md):
+# ids grow in commit order and are never reused (AUTOINCREMENT on SQLite: a plain rowid would
+# give a new row the id of the newest row just applied and deleted); the engine deletes a row in
+# the transaction that applies it.
+inbox = Table(
+    "inbox", metadata,
+    Column("id", Int64Key, primary_key=True, autoincrement=True),
+    Column("received_ns", BigInteger, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    sqlite_autoincrement=True,
 )
 
 

@@ -47,8 +47,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from bot.store import schema as S
 from bot.store.base import Lease, LeaseLost, StoreUnavailable
-from bot.store.rows import (AlertRow, AuditRow, Changes, GroupRow, KvRow, NflogRow, OutboxRow, OutboxUpdate, SilenceRow,
-                            State)
+from bot.store.rows import (AlertRow, AuditRow, Changes, GroupRow, InboxRow, KvRow, NflogRow, OutboxRow, OutboxUpdate,
+                            SilenceRow, State)
 
 log = logging.getLogger("alertbot.store")
 
@@ -180,7 +180,7 @@ _AUDIT_COLS = [c.name for c in S.audit.c if c.name != "id"]
 # Every field of Changes that _plan writes: a field added to the contract and not here fails loudly.
 _HANDLED = frozenset({"alerts_upsert", "alerts_delete", "groups_upsert", "groups_delete", "nflog_upsert",
                       "nflog_delete", "silences_upsert", "outbox_insert", "outbox_update", "kv_upsert", "kv_delete",
-                      "audit_insert"})
+                      "audit_insert", "inbox_delete"})
 
 
 def _key_tuples(keys: Iterable[Any]) -> list[tuple]:
@@ -216,6 +216,8 @@ class _SqliteSql:
                              f"VALUES ({', '.join('?' for _ in _AUDIT_COLS)})")
         self.purge = ("DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE status <> 'pending' "
                       "AND created_at_ns < ? LIMIT ?)")
+        self.inbox_delete = "DELETE FROM inbox WHERE id = ?"
+        self.inbox_insert = "INSERT INTO inbox (received_ns, source, body) VALUES (?, ?, ?)"
         self.pending_outbox = "WHERE status = 'pending'"
         cols = ", ".join(c.name for c in S.audit.c)
         self.audit_all = f"SELECT {cols} FROM audit ORDER BY id DESC LIMIT ?"
@@ -248,6 +250,13 @@ class _SqliteSql:
 
     def audit_steps(self, rows: list[tuple]) -> list[tuple[str, Any]]:
         return [(self.audit_insert, rows)]
+
+    def inbox_delete_step(self, ids: list[int]) -> tuple[str, Any]:
+        return (self.inbox_delete, [(i,) for i in ids])
+
+    @staticmethod
+    def inbox_rows(items: list[tuple[int, str, bytes]]) -> Any:
+        return items
 
 
 class _PostgresSql:
@@ -285,6 +294,10 @@ class _PostgresSql:
                              + " WITH ORDINALITY AS u(" + ", ".join(_AUDIT_COLS) + ", n) ORDER BY n")
         self.purge = ("DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE status <> 'pending' "
                       "AND created_at_ns < $1 LIMIT $2)")
+        self.inbox_delete = "DELETE FROM inbox WHERE id = ANY($1::bigint[])"
+        self.inbox_insert = ("INSERT INTO inbox (received_ns, source, body) "
+                             "SELECT r, s, b FROM unnest($1::bigint[], $2::text[], $3::bytea[]) WITH ORDINALITY AS u(r, s, b, n) "
+                             "ORDER BY n")
         self.pending_outbox = "WHERE status = 'pending'"
         cols = ", ".join(c.name for c in S.audit.c)
         self.audit_all = f"SELECT {cols} FROM audit ORDER BY id DESC LIMIT $1"
@@ -326,6 +339,12 @@ class _PostgresSql:
 
     def audit_steps(self, rows: list[tuple]) -> list[tuple[str, Any]]:
         return [(self.audit_insert, self._columns(rows[i:i + PG_CHUNK])) for i in range(0, len(rows), PG_CHUNK)]
+
+    def inbox_delete_step(self, ids: list[int]) -> tuple[str, Any]:
+        return (self.inbox_delete, (ids,))  # one array parameter: no limit on how many
+
+    def inbox_rows(self, items: list[tuple[int, str, bytes]]) -> Any:
+        return self._columns(items)  # one statement, ids in the order of the list
 
 
 def _enable_wal(cur: Any, *, deadline: float, pause: Callable[[], object]) -> None:
@@ -541,6 +560,36 @@ class SqlStore:
         except _DB_ERRORS as exc:
             raise self._unavailable(exc) from exc
 
+    async def inbox_put(self, items: list[tuple[int, str, bytes]]) -> None:
+        if not items:
+            return
+        try:
+            async with self._writing() as conn:
+                await conn.exec_driver_sql(self._sql.inbox_insert, self._sql.inbox_rows(items))
+        except _DB_ERRORS as exc:
+            raise self._unavailable(exc) from exc
+
+    async def inbox_bounds(self) -> tuple[int, int] | None:
+        try:
+            async with self._reading() as conn:
+                # Two subqueries: each is one step down the primary key, where min() and max() in one
+                # SELECT would read the whole table.
+                lo, hi = (await conn.exec_driver_sql(
+                    "SELECT (SELECT min(id) FROM inbox), (SELECT max(id) FROM inbox)")).one()
+        except _DB_ERRORS as exc:
+            raise self._unavailable(exc) from exc
+        return None if lo is None else (int(lo), int(hi))
+
+    async def inbox_take(self, limit: int) -> list[InboxRow]:
+        t = S.inbox
+        query = t.select().order_by(t.c.id).limit(limit)
+        try:
+            async with self._reading() as conn:
+                result = await conn.execute(query)
+                return [InboxRow(r.id, r.received_ns, r.source, bytes(r.body)) for r in result]
+        except _DB_ERRORS as exc:
+            raise self._unavailable(exc) from exc
+
     async def commit(self, changes: Changes) -> None:
         steps = self._plan(changes)  # encoded before the transaction: the lock is held for SQL only
         if not steps:
@@ -588,6 +637,8 @@ class SqlStore:
         delete(KV, c.kv_delete)
         if c.audit_insert:
             steps.extend(sql.audit_steps([_enc_audit(a) for a in c.audit_insert]))
+        if c.inbox_delete:
+            steps.append(sql.inbox_delete_step(sorted(set(c.inbox_delete))))
         return steps
 
     # ------------------------------------------------------------------ the engine lease
