@@ -163,6 +163,7 @@ class _Flush:
 class _Ingest:
     alerts: list[Alert]
     future: asyncio.Future | None
+    inbox_ids: list[int] | None = None  # inbox rows these alerts came from: deleted in the same commit
 
 
 @dataclass(slots=True)
@@ -358,12 +359,13 @@ class Engine:
                 g.flushing = old.flushing
 
     # ------------------------------------------------------------------ the public API
-    def enqueue_alerts(self, alerts: list[Alert]) -> asyncio.Future:
-        """Queues alerts; the future resolves once they are stored (or fails: StoreUnavailable)."""
+    def enqueue_alerts(self, alerts: list[Alert], inbox_ids: list[int] | None = None) -> asyncio.Future:
+        """Queues alerts; the future resolves once they are stored (or fails: StoreUnavailable).
+        `inbox_ids` are the inbox rows they were read from, deleted by the same commit."""
         if self._queued_alerts + len(alerts) > self.max_queued_alerts:
             raise Overloaded(f"{self._queued_alerts} alerts are waiting to be stored")
         fut = asyncio.get_running_loop().create_future()
-        self._ingests.append(_Ingest(alerts, fut))
+        self._ingests.append(_Ingest(alerts, fut, inbox_ids))
         self._queued_alerts += len(alerts)
         self._poke()
         return fut
@@ -464,6 +466,8 @@ class Engine:
         alert_rows: dict[int, object] = {}
         for ing in ingests:
             self._apply_ingest(ing.alerts, now, changes, alert_rows)
+            if ing.inbox_ids:
+                changes.inbox_delete.extend(ing.inbox_ids)
         changes.alerts_upsert.extend(alert_rows.values())  # type: ignore[arg-type]
         for d in deliveries:
             self._apply_delivery(d, txn)

@@ -23,6 +23,8 @@ from bot.server.body import read_body
 from bot.server.common import ready_engine, runtime
 from bot.server.ingestion import store_alerts
 from bot.server.openapi import ApiError, bind_postable_alerts, check_content_type, go_bool
+from bot.server.runtime import Runtime
+from bot.store.base import StoreUnavailable
 
 ERROR_SEPARATOR = "\n"  # today's Alertmanager (errors.Join); 0.25 used "; "
 
@@ -52,6 +54,15 @@ async def post_alerts(request: web.Request) -> web.Response:
 
 
 # ------------------------------------------------------------------------------ queries
+
+async def _applied_inbox(rt: Runtime) -> None:
+    """With front processes, alerts they were answered 200 for are shown: wait for the inbox."""
+    if rt.inbox is not None and rt.inbox.continuous:
+        try:
+            await rt.inbox.catch_up()
+        except StoreUnavailable as exc:
+            raise ApiError.payload(503, f"alerts not readable: {exc}") from None
+
 
 class AlertQuery:
     """The filters `GET /api/v2/alerts` and `/alerts/groups` take."""
@@ -122,6 +133,7 @@ def matches_filter(matchers: list[Matcher], labels: Mapping[str, str]) -> bool:
 async def get_alerts(request: web.Request) -> web.Response:
     rt = runtime(request)
     engine = ready_engine(rt)
+    await _applied_inbox(rt)
     q = AlertQuery(request.query, rt.config.matchers_mode)
     now = Timestamp.now()
     shown = q.alert_filter(engine, now)
@@ -142,6 +154,7 @@ async def get_alerts(request: web.Request) -> web.Response:
 async def get_alert_groups(request: web.Request) -> web.Response:
     rt = runtime(request)
     engine = ready_engine(rt)
+    await _applied_inbox(rt)
     q = AlertQuery(request.query, rt.config.matchers_mode)
     now = Timestamp.now()
     shown = q.alert_filter(engine, now)

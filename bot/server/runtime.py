@@ -23,6 +23,7 @@ from bot.notify.dryrun import DryRunIntegration
 from bot.notify.http import HttpClient, url_origin
 from bot.notify.registry import build_integrations
 from bot.notify.slack import service_for as slack_service_for
+from bot.server.inbox import InboxApplier
 from bot.server.metrics import Metrics, TimedStore
 from bot.server.settings import Settings
 from bot.store.base import LeaseLost, Store, StoreUnavailable
@@ -57,6 +58,8 @@ class Runtime:
         self._boot_task: asyncio.Task[None] | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._lease_task: asyncio.Task[None] | None = None
+        self._inbox_task: asyncio.Task[None] | None = None
+        self.inbox: InboxApplier | None = None
         self.instance_id = settings.resolved_instance_id()
         self.lease_held = False  # this replica runs the engine (Socket Mode connects only then)
         self._stepping_down = False
@@ -114,6 +117,10 @@ class Runtime:
         await engine.start()
         self._loop_task = asyncio.get_running_loop().create_task(self._run_engine(engine), name="alertbot-engine")
         self._lease_task = asyncio.get_running_loop().create_task(self._keep_lease(), name="alertbot-lease")
+        # Bodies front processes stored: applied continuously while fronts run, and at every boot
+        # whatever a run with fronts left behind.
+        self.inbox = InboxApplier(engine, self.store, self.metrics, continuous=self.settings.ingest_workers > 0)
+        self._inbox_task = asyncio.get_running_loop().create_task(self.inbox.run(), name="alertbot-inbox")
         self.boot_error = ""
         log.info("ready", alerts=len(engine.alerts), groups=len(engine.groups), silences=len(engine.silences.by_id),
                  seconds=round(time.perf_counter() - started, 3))
@@ -179,13 +186,14 @@ class Runtime:
     async def _stand_by(self) -> None:
         current = asyncio.current_task()
         # The boot task too: the lease can be lost while a boot is still loading the state.
-        for task in (self._boot_task, self._loop_task, self._lease_task):
+        for task in (self._boot_task, self._loop_task, self._lease_task, self._inbox_task):
             if task is not None and task is not current and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
         self.engine = None
-        self._loop_task = self._lease_task = None
+        self.inbox = None
+        self._loop_task = self._lease_task = self._inbox_task = None
         self._stepping_down = False
         self._boot_task = asyncio.get_running_loop().create_task(self._boot(), name="alertbot-boot")
 
@@ -207,7 +215,7 @@ class Runtime:
             now_ns = time.time_ns()
             while time.monotonic() < deadline and self.engine.has_work(now_ns):
                 await asyncio.sleep(0.02)
-        for task in (self._boot_task, self._lease_task, self._loop_task):
+        for task in (self._boot_task, self._inbox_task, self._lease_task, self._loop_task):
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):

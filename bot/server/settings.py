@@ -47,6 +47,8 @@ class Settings:
     # others stand by and take over when it has not been renewed for lease_seconds.
     instance_id: str = ""
     lease_seconds: float = DEFAULT_LEASE_SECONDS
+    # Front processes that take POST /api/v2/alerts into the inbox (docs/inbox.md); 0: one process.
+    ingest_workers: int = 0
 
     def resolved_instance_id(self) -> str:
         return self.instance_id or f"{socket.gethostname()}/{self.listen}"

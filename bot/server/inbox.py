@@ -1,0 +1,127 @@
+"""The engine's side of the inbox (docs/inbox.md): applying what front processes stored.
+
+A front validates `POST /api/v2/alerts` and commits the body to the `inbox` table before it
+answers. Here the engine takes the oldest bodies, validates and defaults them again exactly as
+`post_alerts` does, with the time each request was received as `now`, and ingests them; the
+commit that stores the alerts deletes the rows (Changes.inbox_delete), so a body is applied
+once, also across a kill -9.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from bot.engine.alert import Alert
+from bot.engine.engine import Engine, Overloaded
+from bot.engine.ingest import InvalidAlert, to_alert
+from bot.engine.timestamp import Timestamp
+from bot.logging import get_logger
+from bot.server.metrics import Metrics
+from bot.server.openapi import ApiError, bind_postable_alerts
+from bot.store.base import Store, StoreUnavailable
+from bot.store.rows import InboxRow
+
+log = get_logger("alertbot.inbox")
+
+TAKE_ROWS = 200  # bodies per engine cycle: thousands of alerts, so a cycle's fixed cost is shared
+IDLE_MAX_S = 0.05  # polling backs off to this while the inbox is empty
+CATCH_UP_TIMEOUT_S = 10.0
+
+
+def alerts_of(row: InboxRow, resolve_timeout: float, mode: str) -> tuple[list[Alert], int]:
+    """The valid alerts of a stored `POST /api/v2/alerts` body as post_alerts takes them, and how
+    many were invalid (the front already answered 400 for those)."""
+    try:
+        postables = bind_postable_alerts(row.body)
+    except ApiError:
+        return [], 1
+    now = Timestamp(row.received_ns)
+    alerts, invalid = [], 0
+    for p in postables:
+        try:
+            alerts.append(to_alert(p, now, resolve_timeout, mode))  # type: ignore[arg-type]
+        except InvalidAlert:
+            invalid += 1
+    return alerts, invalid
+
+
+class InboxApplier:
+    """Runs beside the engine on the replica that holds the lease."""
+
+    def __init__(self, engine: Engine, store: Store, metrics: Metrics, continuous: bool) -> None:
+        self.engine = engine
+        self.store = store
+        self.metrics = metrics
+        self.continuous = continuous  # fronts are running; else only what a previous run left
+        self._wake = asyncio.Event()
+        self._passes = 0
+        self._pass_done = asyncio.Event()
+
+    async def run(self) -> None:
+        idle = 0.001
+        while True:
+            try:
+                applied = await self._apply_once()
+            except StoreUnavailable as exc:
+                log.warning("inbox not read: database unavailable", error=str(exc))
+                applied = 0
+                await asyncio.sleep(1.0)
+            self._passes += 1
+            self._pass_done.set()
+            self._pass_done = asyncio.Event()
+            if applied:
+                idle = 0.001
+                continue
+            if not self.continuous:
+                return
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), idle)
+            except TimeoutError:
+                pass
+            idle = min(idle * 2, IDLE_MAX_S)
+
+    async def _apply_once(self) -> int:
+        rows = await self.store.inbox_take(TAKE_ROWS)
+        if not rows:
+            return 0
+        config = self.engine.config
+        alerts: list[Alert] = []
+        invalid = 0
+        for row in rows:
+            got, bad = alerts_of(row, config.resolve_timeout, config.matchers_mode)
+            alerts.extend(got)
+            invalid += bad
+        while True:
+            try:
+                future = self.engine.enqueue_alerts(alerts, [r.id for r in rows])
+                break
+            except Overloaded:
+                await asyncio.sleep(0.05)  # the engine's queue is full: fronts see the backlog and answer 503
+        await future
+        if alerts:
+            self.metrics.alerts_received.labels("api", "accepted").inc(len(alerts))
+        if invalid:
+            self.metrics.alerts_received.labels("api", "invalid").inc(invalid)
+        return len(rows)
+
+    async def catch_up(self) -> None:
+        """Returns once every body committed before the call has been applied (a client that
+        was answered 200 and then asks for the alerts sees them)."""
+        bounds = await self.store.inbox_bounds()
+        if bounds is None:
+            return
+        target = bounds[1]
+        deadline = time.monotonic() + CATCH_UP_TIMEOUT_S
+        while time.monotonic() < deadline:
+            done = self._pass_done
+            self._wake.set()
+            try:
+                await asyncio.wait_for(done.wait(), max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                break
+            bounds = await self.store.inbox_bounds()
+            if bounds is None or bounds[0] > target:
+                return
+        log.warning("answering before the inbox was applied", waited_seconds=CATCH_UP_TIMEOUT_S)
