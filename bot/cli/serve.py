@@ -17,13 +17,16 @@ import contextlib
 import gc
 import os
 import re
+import shutil
 import signal
 import sys
+import tempfile
 
 from bot.cli.errors import UserError
 from bot.cli.options import add_config, add_matchers_mode, get_config, get_matchers_mode
 from bot.config import ConfigError, load_config
 from bot.config.durations import parse_duration
+from bot.server.workers import FRONT_ENV, READY_LINE, Fronts, die_with_parent, port_is_free
 from bot.server.settings import (
     DEFAULT_CONFIG,
     DEFAULT_DATABASE,
@@ -72,6 +75,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--lease-duration", metavar="DURATION", default=None,
                    help="how long the engine lease lasts unrenewed before a standby replica takes over, e.g. 15s "
                         "(env ALERTBOT_LEASE_DURATION; default 15s)")
+    p.add_argument("--ingest-workers", metavar="N", default=None,
+                   help="front processes that take POST /api/v2/alerts into a durable inbox beside the engine's "
+                        "process, for ingestion on more than one core (env ALERTBOT_INGEST_WORKERS; default 0: "
+                        "one process; docs/inbox.md)")
     p.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default=None,
                    help="log level (env ALERTBOT_LOG_LEVEL; default info)")
     p.set_defaults(func=run)
@@ -133,7 +140,16 @@ def settings_from(args: argparse.Namespace) -> Settings:
         log_level=args.log_level or _env("ALERTBOT_LOG_LEVEL") or "info",
         instance_id=args.instance_id or _env("ALERTBOT_INSTANCE_ID") or "",
         lease_seconds=_lease_seconds(args.lease_duration or _env("ALERTBOT_LEASE_DURATION")),
+        ingest_workers=_ingest_workers(args.ingest_workers or _env("ALERTBOT_INGEST_WORKERS")),
     )
+
+
+def _ingest_workers(text: str | None) -> int:
+    if not text:
+        return 0
+    if not text.isdigit() or int(text) > 64:
+        raise UserError(f"--ingest-workers {text!r}: expected a number of processes from 0 to 64")
+    return int(text)
 
 
 def _lease_seconds(text: str | None) -> float:
@@ -176,6 +192,9 @@ def run(args: argparse.Namespace) -> int:
              database=_safe_url(settings.database_url), external_url=settings.resolved_external_url(),
              matchers_mode=config.matchers_mode, webhook_auth="on" if settings.webhook_auth else "off")
     tune_gc()
+    front_of = os.environ.get(FRONT_ENV)
+    if front_of:
+        return asyncio.run(_serve_front(settings, config, front_of))
     return asyncio.run(_serve(settings, config))
 
 
@@ -204,20 +223,38 @@ async def _serve(settings: Settings, config: object) -> int:
     from bot.server.app import create_app
 
     log = botlog.get_logger("alertbot.serve")
+    host, port = settings.host_port()
+    fronts: Fronts | None = None
+    if settings.ingest_workers:
+        # The fronts own the public port; this process answers them on a Unix socket.
+        problem = port_is_free(host, port)
+        if problem is not None:
+            print(f"alertbot: error: cannot listen on {settings.listen}: {problem}", file=sys.stderr)
+            return 1
+        socket_dir = tempfile.mkdtemp(prefix="alertbot-")
+        engine_socket = os.path.join(socket_dir, "engine.sock")
     app = create_app(settings, config=config, handle_signals=True)  # type: ignore[arg-type]
     # lingering_time: after refusing a body (413) the connection is drained for at most this
     # long, so that the client reads the answer instead of a reset, then closed.
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=10, lingering_time=2.0)
     await runner.setup()
-    host, port = settings.host_port()
-    site = web.TCPSite(runner, host, port, reuse_address=True)
+    if settings.ingest_workers:
+        site: web.BaseSite = web.UnixSite(runner, engine_socket)
+    else:
+        site = web.TCPSite(runner, host, port, reuse_address=True)
     try:
         await site.start()
-    except OSError as exc:
+        if settings.ingest_workers:
+            fronts = Fronts(settings.ingest_workers, engine_socket)
+            await fronts.start()
+    except (OSError, RuntimeError) as exc:
+        if fronts is not None:
+            await fronts.stop()
         await runner.cleanup()
-        print(f"alertbot: error: cannot listen on {settings.listen}: {exc.strerror or exc}", file=sys.stderr)
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        print(f"alertbot: error: cannot listen on {settings.listen}: {why}", file=sys.stderr)
         return 1
-    log.info("listening", listen=settings.listen)
+    log.info("listening", listen=settings.listen, ingest_workers=settings.ingest_workers)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -229,5 +266,40 @@ async def _serve(settings: Settings, config: object) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(Exception):
                 loop.remove_signal_handler(sig)
+        if fronts is not None:
+            await fronts.stop()  # first: their requests in flight still reach this process
         await runner.cleanup()
+        if settings.ingest_workers:
+            shutil.rmtree(socket_dir, ignore_errors=True)
+    return 0
+
+
+async def _serve_front(settings: Settings, config: object, engine_socket: str) -> int:
+    """One front process of `--ingest-workers` (started by the engine's process, never by hand)."""
+    from aiohttp import web
+
+    from bot import logging as botlog
+    from bot.server.front import create_front_app
+
+    die_with_parent()
+    botlog.set_instance(f"{settings.listen}/front-{os.getpid()}")
+    app = create_front_app(settings, config, engine_socket)  # type: ignore[arg-type]
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=10, lingering_time=2.0)
+    await runner.setup()
+    host, port = settings.host_port()
+    try:
+        await web.TCPSite(runner, host, port, reuse_address=True, reuse_port=True).start()
+    except OSError as exc:
+        await runner.cleanup()
+        print(f"alertbot: error: front process cannot listen on {settings.listen}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return 1
+    sys.stdout.buffer.write(READY_LINE)
+    sys.stdout.flush()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await runner.cleanup()
     return 0

@@ -233,7 +233,8 @@ class BotSide(Side):
         self.url = f"http://127.0.0.1:{port}"
 
     @classmethod
-    def start(cls, config_text: str, workdir: Path, timeout: float = 60.0, database_url: str | None = None) -> BotSide:
+    def start(cls, config_text: str, workdir: Path, timeout: float = 60.0, database_url: str | None = None,
+              args: tuple[str, ...] = ()) -> BotSide:
         workdir.mkdir(parents=True, exist_ok=True)
         config_path = workdir / "routes.yaml"
         config_path.write_text(config_text)
@@ -243,7 +244,7 @@ class BotSide(Side):
         def argv(port: int) -> list[str]:
             db = database_url or f"sqlite+aiosqlite:///{workdir / f'alertbot-{port}.db'}"
             return [sys.executable, "-m", "bot.cli.main", "serve", "--config", str(config_path),
-                    "--listen", f"127.0.0.1:{port}", "--database", db, "--external-url", EXTERNAL_URL]
+                    "--listen", f"127.0.0.1:{port}", "--database", db, "--external-url", EXTERNAL_URL, *args]
 
         proc, port = start_on_free_port("alertbot serve", argv, workdir / "alertbot.log", timeout=timeout, cwd=ROOT,
                                         env=env, new_session=True)
@@ -352,6 +353,7 @@ async def _apply(session: aiohttp.ClientSession, side: Side, step: Any, start: d
 
 # The database of the bot's side: SQLite by default; the PostgreSQL variant of the suite sets it.
 BOT_DATABASE_URL: contextvars.ContextVar[str | None] = contextvars.ContextVar("bot_database_url", default=None)
+BOT_ARGS: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("bot_args", default=())
 
 
 def _start_side(kind: str, config_text: str, workdir: Path) -> Side:
@@ -360,7 +362,8 @@ def _start_side(kind: str, config_text: str, workdir: Path) -> Side:
     if kind == "alertmanager-2":
         return AlertmanagerSide.start(config_text, workdir / "alertmanager-2", "alertmanager 0.25 (2nd)")
     if kind == "alertbot":
-        return BotSide.start(config_text, workdir / "alertbot", database_url=BOT_DATABASE_URL.get())
+        return BotSide.start(config_text, workdir / "alertbot", database_url=BOT_DATABASE_URL.get(),
+                             args=BOT_ARGS.get())
     raise ValueError(kind)
 
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.differential.harness import BOT_DATABASE_URL, compare, run_scenario, sequences, side_by_side
+from tests.differential.harness import BOT_ARGS, BOT_DATABASE_URL, compare, run_scenario, sequences, side_by_side
 from tests.fixtures.postgres import postgres_cluster, postgres_databases, postgres_url  # noqa: F401  (fixtures)
 from tests.differential.scenarios import SCENARIOS, Scenario, start_is_safe
 
@@ -56,6 +56,27 @@ async def test_same_notifications_on_postgresql(scenario: Scenario, tmp_path, po
     problems = compare(res.left.requests, res.right.requests, scenario.tolerance, res.posted_times)
     problems += [f"{res.right.side} refused: {e}" for e in res.right.errors]
     assert not problems, side_by_side(res, f"{scenario.name} on PostgreSQL, started {res.start:%H:%M:%S}", problems)
+
+
+# And with front processes taking the alerts into the inbox (docs/inbox.md): posts go through a
+# front and the durable inbox, silences and queries are passed on to the engine's process.
+WITH_FRONTS = ["grouping", "late_joiners", "continue", "old_alert", "inhibition", "expiry_ends_at", "storm",
+               "repeats", "silences", "resends_merge", "odd_inputs", "merge_rules"]
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("scenario", [s for s in SCENARIOS if s.name in WITH_FRONTS], ids=lambda s: s.name)
+async def test_same_notifications_with_ingest_workers(scenario: Scenario, tmp_path) -> None:
+    token = BOT_ARGS.set(("--ingest-workers", "1"))
+    try:
+        res = await run_scenario(scenario, tmp_path)
+    finally:
+        BOT_ARGS.reset(token)
+    assert res.left.requests, f"Alertmanager sent no notification at all in {scenario.name}\n{res.left.log}"
+    problems = compare(res.left.requests, res.right.requests, scenario.tolerance, res.posted_times)
+    problems += [f"{res.right.side} refused: {e}" for e in res.right.errors]
+    assert not problems, side_by_side(res, f"{scenario.name} with --ingest-workers 1, started {res.start:%H:%M:%S}",
+                                      problems)
 
 
 def _log_timing(scenario: Scenario, res) -> None:  # type: ignore[no-untyped-def]

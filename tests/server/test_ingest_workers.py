@@ -1,0 +1,157 @@
+"""`alertbot serve --ingest-workers N` (docs/inbox.md): front processes take POST /api/v2/alerts
+into the durable inbox and pass every other request to the engine's process. Seen from outside
+it is the same server: the same answers, alerts visible as soon as they were accepted, nothing
+lost or sent twice when the engine's process is killed."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+
+import aiohttp
+import pytest
+
+from tests.server.conftest import NULL_CONFIG
+
+pytestmark = [pytest.mark.slow]
+
+JSON = {"Content-Type": "application/json"}
+
+# What clients send that the server must answer in Alertmanager's words: the same from a front.
+REQUESTS: list[tuple[str, str, dict[str, str], bytes]] = [
+    ("POST", "/api/v2/alerts", JSON, b'[{"labels":{"alertname":"Ok"}}]'),
+    ("POST", "/api/v2/alerts", JSON, b'[{"labels":{"alertname":"Ok2"}},{"labels":{"":"x"}}]'),
+    ("POST", "/api/v2/alerts", JSON, b'{"labels":{}}'),
+    ("POST", "/api/v2/alerts", JSON, b"[{"),
+    ("POST", "/api/v2/alerts", {"Content-Type": "text/plain"}, b"[]"),
+    ("POST", "/api/v2/alerts", JSON, b'[{"labels":{"a":"b"},"startsAt":"2026-01-02T00:00:00Z",'
+                                     b'"endsAt":"2026-01-01T00:00:00Z"}]'),
+    ("POST", "/api/v2/alerts", JSON, b'[{"labels":{"a":1}}]'),
+    ("POST", "/api/v2/alerts", JSON, b"x" * 3000),  # over --max-body-size
+    ("PUT", "/api/v2/alerts", JSON, b"[]"),
+    ("GET", "/api/v2/nothing-here", {}, b""),
+    ("GET", "/api/v2/silence/not-a-uuid", {}, b""),
+    ("POST", "/api/v2/silences", JSON, b'{"matchers":[]}'),
+    ("GET", "/api/v2/receivers", {}, b""),
+    ("GET", "/-/healthy", {}, b""),
+    ("GET", "/-/ready", {}, b""),
+]
+
+
+async def answers(base: str) -> list[tuple[int, bytes, str | None]]:
+    out = []
+    async with aiohttp.ClientSession() as s:
+        for method, path, headers, body in REQUESTS:
+            async with s.request(method, base + path, headers=headers, data=body) as r:
+                out.append((r.status, await r.read(), r.headers.get("Content-Type")))
+    return out
+
+
+async def test_fronts_answer_as_the_engine_does(bot_factory) -> None:  # type: ignore[no-untyped-def]
+    args = ["--max-body-size", "2KiB"]
+    one = bot_factory(NULL_CONFIG, args, name="one")
+    fronted = bot_factory(NULL_CONFIG, [*args, "--ingest-workers", "2"], name="fronted")
+    got, want = await answers(fronted.url), await answers(one.url)
+    for (method, path, _, body), g, w in zip(REQUESTS, got, want, strict=True):
+        assert g == w, f"{method} {path} {body[:40]!r}: front answered {g}, one process {w}"
+    assert [status for status, _, _ in got][:3] == [200, 400, 400]
+    assert got[7][0] == 413
+
+
+async def test_accepted_alerts_are_seen_at_once(bot_factory) -> None:  # type: ignore[no-untyped-def]
+    bot = bot_factory(NULL_CONFIG, ["--ingest-workers", "2"])
+    async with aiohttp.ClientSession() as s:
+        for i in range(30):
+            body = f'[{{"labels":{{"alertname":"Seen","n":"{i}"}}}}]'.encode()
+            async with s.post(bot.url + "/api/v2/alerts", data=body, headers=JSON) as r:
+                assert r.status == 200
+            async with s.get(bot.url + "/api/v2/alerts", params={"filter": f'n="{i}"'}) as r:
+                shown = await r.json()
+            assert [a["labels"]["n"] for a in shown] == [str(i)], f"alert {i} accepted but not shown"
+            async with s.get(bot.url + "/api/v2/alerts/groups") as r:
+                groups = await r.json()
+            assert sum(len(g["alerts"]) for g in groups) == i + 1
+        async with s.get(bot.url + "/metrics") as r:
+            metrics = await r.text()
+    assert 'alertbot_alerts_received_total{result="accepted",source="api"} 30.0' in metrics
+
+
+def children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(x) for x in out.split()]
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+async def test_kill9_of_the_engine_loses_no_accepted_alert(bot_factory, recorder) -> None:  # type: ignore[no-untyped-def]
+    config = f"""route:
+  receiver: hook
+  group_by: [alertname]
+  group_wait: 1s
+  group_interval: 2s
+  repeat_interval: 1h
+receivers:
+- name: hook
+  webhook_configs:
+  - url: {recorder.url}
+"""
+    bot = bot_factory(config, ["--ingest-workers", "1"], name="bot")
+    fronts = children(bot.proc.pid)
+    assert len(fronts) == 1
+    bot.signal(signal.SIGSTOP)  # the engine applies nothing from now on; the front still answers
+    async with aiohttp.ClientSession() as s:
+        for name in ("a", "b", "c"):
+            body = f'[{{"labels":{{"alertname":"Kept","instance":"{name}"}}}}]'.encode()
+            async with s.post(bot.url + "/api/v2/alerts", data=body, headers=JSON) as r:
+                assert r.status == 200, await r.text()
+    bot.signal(signal.SIGKILL)
+    bot.proc.wait(10)
+    deadline = time.monotonic() + 5
+    while any(alive(p) for p in fronts) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert not any(alive(p) for p in fronts), "a front process outlived its engine"
+    assert recorder.received == []
+
+    again = bot_factory(config, [], name="bot")  # same database, one process: applies what was left
+    bodies = await recorder.wait_for(1, timeout=15)
+    assert [sorted(a["labels"]["instance"] for a in b["alerts"]) for b in bodies] == [["a", "b", "c"]]
+    await asyncio.sleep(3)  # a group_interval and more: nothing is applied or sent a second time
+    assert len(recorder.received) == 1
+    with sqlite3.connect(bot.workdir / "bot.db") as db:
+        assert db.execute("SELECT count(*) FROM inbox").fetchone() == (0,), "applied bodies were kept"
+    async with aiohttp.ClientSession() as s:
+        async with s.get(again.url + "/api/v2/alerts") as r:
+            assert sorted(a["labels"]["instance"] for a in await r.json()) == ["a", "b", "c"]
+
+
+async def test_front_port_taken_is_a_clear_error(bot_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import socket
+    import sys
+
+    from tests.server.conftest import ROOT
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    port = holder.getsockname()[1]
+    try:
+        (tmp_path / "routes.yaml").write_text(NULL_CONFIG)
+        res = subprocess.run([sys.executable, "-m", "bot.cli.main", "serve", "--config", str(tmp_path / "routes.yaml"),
+                              "--listen", f"127.0.0.1:{port}", "--database",
+                              f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", "--ingest-workers", "1"],
+                             capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                             env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    finally:
+        holder.close()
+    assert res.returncode == 1
+    assert f"alertbot: error: cannot listen on 127.0.0.1:{port}: Address already in use" in res.stderr
+    assert "Traceback" not in res.stderr
