@@ -14,7 +14,6 @@ from multidict import MultiMapping
 
 from bot.engine.alert import Alert, label_set_before, sorted_alerts
 from bot.engine.engine import Engine
-from bot.engine.ingest import InvalidAlert, to_alert
 from bot.engine.timestamp import Timestamp
 from bot.routing import goregex
 from bot.routing.matchers import Matcher, MatcherError, MatchType, parse_matcher
@@ -22,7 +21,7 @@ from bot.server import apijson
 from bot.server.body import read_body
 from bot.server.common import ready_engine, runtime
 from bot.server.ingestion import store_alerts
-from bot.server.openapi import ApiError, bind_postable_alerts, check_content_type, go_bool
+from bot.server.openapi import ApiError, check_content_type, go_bool, postable_alerts
 from bot.server.runtime import Runtime
 from bot.store.base import StoreUnavailable
 
@@ -35,16 +34,8 @@ async def post_alerts(request: web.Request) -> web.Response:
     body = await read_body(request, rt.settings.max_body_bytes)
     if body:
         check_content_type(request.headers.get("Content-Type"))
-    postables = bind_postable_alerts(body)
     config = rt.config
-    now = Timestamp.now()
-    alerts: list[Alert] = []
-    errors: list[str] = []
-    for p in postables:
-        try:
-            alerts.append(to_alert(p, now, config.resolve_timeout, config.matchers_mode))
-        except InvalidAlert as exc:
-            errors.append(str(exc))
+    alerts, errors = postable_alerts(body, Timestamp.now(), config.resolve_timeout, config.matchers_mode)
     # Valid alerts are stored even when others in the batch are not.
     await store_alerts(rt, engine, alerts, "api")
     if errors:

@@ -18,7 +18,6 @@ import aiohttp
 from aiohttp import web
 
 from bot.config import Config
-from bot.engine.ingest import InvalidAlert, to_alert
 from bot.engine.timestamp import Timestamp
 from bot.logging import get_logger
 from bot.server import apijson
@@ -26,7 +25,7 @@ from bot.server.api_alerts import ERROR_SEPARATOR
 from bot.server.body import read_body
 from bot.server.common import UNAVAILABLE_HEADERS
 from bot.server.middleware import make_middleware
-from bot.server.openapi import ApiError, bind_postable_alerts, check_content_type
+from bot.server.openapi import ApiError, check_content_type, postable_alerts
 from bot.server.settings import Settings
 from bot.store.base import StoreUnavailable
 from bot.store.sql import SqlStore
@@ -159,16 +158,9 @@ class Front:
         body = await read_body(request, self.settings.max_body_bytes)
         if body:
             check_content_type(request.headers.get("Content-Type"))
-        postables = bind_postable_alerts(body)
         now = Timestamp.now()
-        valid = 0
-        errors: list[str] = []
-        for p in postables:
-            try:
-                to_alert(p, now, self.config.resolve_timeout, self.config.matchers_mode)
-                valid += 1
-            except InvalidAlert as exc:
-                errors.append(str(exc))
+        alerts, errors = postable_alerts(body, now, self.config.resolve_timeout, self.config.matchers_mode)
+        valid = len(alerts)
         if valid:
             try:
                 waiting = await self.inbox.backlog()

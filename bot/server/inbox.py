@@ -14,11 +14,10 @@ import time
 
 from bot.engine.alert import Alert
 from bot.engine.engine import Engine, Overloaded
-from bot.engine.ingest import InvalidAlert, to_alert
 from bot.engine.timestamp import Timestamp
 from bot.logging import get_logger
 from bot.server.metrics import Metrics
-from bot.server.openapi import ApiError, bind_postable_alerts
+from bot.server.openapi import ApiError, postable_alerts
 from bot.store.base import Store, StoreUnavailable
 from bot.store.rows import InboxRow
 
@@ -33,17 +32,10 @@ def alerts_of(row: InboxRow, resolve_timeout: float, mode: str) -> tuple[list[Al
     """The valid alerts of a stored `POST /api/v2/alerts` body as post_alerts takes them, and how
     many were invalid (the front already answered 400 for those)."""
     try:
-        postables = bind_postable_alerts(row.body)
+        alerts, errors = postable_alerts(row.body, Timestamp(row.received_ns), resolve_timeout, mode)
     except ApiError:
         return [], 1
-    now = Timestamp(row.received_ns)
-    alerts, invalid = [], 0
-    for p in postables:
-        try:
-            alerts.append(to_alert(p, now, resolve_timeout, mode))  # type: ignore[arg-type]
-        except InvalidAlert:
-            invalid += 1
-    return alerts, invalid
+    return alerts, len(errors)
 
 
 class InboxApplier:

@@ -14,7 +14,8 @@ from typing import Any
 
 import orjson
 
-from bot.engine.ingest import Postable
+from bot.engine.alert import Alert
+from bot.engine.ingest import InvalidAlert, Postable, to_alert
 from bot.engine.timestamp import ZERO, Timestamp
 from bot.routing.labels import go_quote
 from bot.server import apijson
@@ -212,6 +213,21 @@ def bind_postable_alerts(body: bytes) -> list[Postable]:
         out.append(Postable(a["labels"], a.get("annotations") or {}, a.get("startsAt") or ZERO,
                             a.get("endsAt") or ZERO, a.get("generatorURL", "")))
     return out
+
+
+def postable_alerts(body: bytes, now: Timestamp, resolve_timeout: float,
+                    mode: str = "fallback") -> tuple[list[Alert], list[str]]:
+    """The valid alerts of a `POST /api/v2/alerts` body, defaulted at `now`, and the messages of
+    the invalid ones (an ApiError when the body itself is refused). The server's handler, a
+    front process and the engine applying the inbox all take alerts through this."""
+    alerts: list[Alert] = []
+    errors: list[str] = []
+    for p in bind_postable_alerts(body):
+        try:
+            alerts.append(to_alert(p, now, resolve_timeout, mode))  # type: ignore[arg-type]
+        except InvalidAlert as exc:
+            errors.append(str(exc))
+    return alerts, errors
 
 
 @dataclass(slots=True)

@@ -47,15 +47,20 @@ ON_POSTGRESQL = ["grouping", "late_joiners", "continue", "repeats", "silences", 
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("scenario", [s for s in SCENARIOS if s.name in ON_POSTGRESQL], ids=lambda s: s.name)
 async def test_same_notifications_on_postgresql(scenario: Scenario, tmp_path, postgres_url: str) -> None:  # noqa: F811
-    token = BOT_DATABASE_URL.set(postgres_url)
+    await same_notifications_with(scenario, tmp_path, BOT_DATABASE_URL, postgres_url, "on PostgreSQL")
+
+
+async def same_notifications_with(scenario: Scenario, tmp_path, var, value, what: str) -> None:  # type: ignore[no-untyped-def]
+    """The comparison with the bot started differently (`var` set to `value` for its start)."""
+    token = var.set(value)
     try:
         res = await run_scenario(scenario, tmp_path)
     finally:
-        BOT_DATABASE_URL.reset(token)
+        var.reset(token)
     assert res.left.requests, f"Alertmanager sent no notification at all in {scenario.name}\n{res.left.log}"
     problems = compare(res.left.requests, res.right.requests, scenario.tolerance, res.posted_times)
     problems += [f"{res.right.side} refused: {e}" for e in res.right.errors]
-    assert not problems, side_by_side(res, f"{scenario.name} on PostgreSQL, started {res.start:%H:%M:%S}", problems)
+    assert not problems, side_by_side(res, f"{scenario.name} {what}, started {res.start:%H:%M:%S}", problems)
 
 
 # And with front processes taking the alerts into the inbox (docs/inbox.md): posts go through a
@@ -67,16 +72,7 @@ WITH_FRONTS = ["grouping", "late_joiners", "continue", "old_alert", "inhibition"
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("scenario", [s for s in SCENARIOS if s.name in WITH_FRONTS], ids=lambda s: s.name)
 async def test_same_notifications_with_ingest_workers(scenario: Scenario, tmp_path) -> None:
-    token = BOT_ARGS.set(("--ingest-workers", "1"))
-    try:
-        res = await run_scenario(scenario, tmp_path)
-    finally:
-        BOT_ARGS.reset(token)
-    assert res.left.requests, f"Alertmanager sent no notification at all in {scenario.name}\n{res.left.log}"
-    problems = compare(res.left.requests, res.right.requests, scenario.tolerance, res.posted_times)
-    problems += [f"{res.right.side} refused: {e}" for e in res.right.errors]
-    assert not problems, side_by_side(res, f"{scenario.name} with --ingest-workers 1, started {res.start:%H:%M:%S}",
-                                      problems)
+    await same_notifications_with(scenario, tmp_path, BOT_ARGS, ("--ingest-workers", "1"), "with --ingest-workers 1")
 
 
 def _log_timing(scenario: Scenario, res) -> None:  # type: ignore[no-untyped-def]

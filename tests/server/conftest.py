@@ -142,6 +142,22 @@ def am_factory(tmp_path: Path) -> Iterator:
         am.stop()
 
 
+def hook_config(url: str) -> str:
+    """One webhook receiver at `url`, grouped by alertname, short timers (1s wait, 2s interval)."""
+    return f"""\
+route:
+  receiver: hook
+  group_by: [alertname]
+  group_wait: 1s
+  group_interval: 2s
+  repeat_interval: 1h
+receivers:
+  - name: hook
+    webhook_configs:
+      - url: {url}
+"""
+
+
 class Recorder:
     """A webhook receiver in the test process: keeps every request's JSON and arrival time."""
 

@@ -15,7 +15,7 @@ import time
 import aiohttp
 import pytest
 
-from tests.server.conftest import NULL_CONFIG
+from tests.server.conftest import NULL_CONFIG, hook_config
 
 pytestmark = [pytest.mark.slow]
 
@@ -94,17 +94,7 @@ def alive(pid: int) -> bool:
 
 
 async def test_kill9_of_the_engine_loses_no_accepted_alert(bot_factory, recorder) -> None:  # type: ignore[no-untyped-def]
-    config = f"""route:
-  receiver: hook
-  group_by: [alertname]
-  group_wait: 1s
-  group_interval: 2s
-  repeat_interval: 1h
-receivers:
-- name: hook
-  webhook_configs:
-  - url: {recorder.url}
-"""
+    config = hook_config(recorder.url)
     bot = bot_factory(config, ["--ingest-workers", "1"], name="bot")
     fronts = children(bot.proc.pid)
     assert len(fronts) == 1

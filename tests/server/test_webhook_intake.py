@@ -12,24 +12,13 @@ import time
 import aiohttp
 import pytest
 
-from tests.server.conftest import BotServer, Recorder
+from tests.server.conftest import BotServer, Recorder, hook_config
 
 TOKEN = "tok-3f9a1c"
 
 
 def _bot_config(recorder: Recorder) -> str:
-    return f"""\
-route:
-  receiver: hook
-  group_by: [alertname]
-  group_wait: 1s
-  group_interval: 2s
-  repeat_interval: 1h
-receivers:
-  - name: hook
-    webhook_configs:
-      - url: {recorder.url}
-"""
+    return hook_config(recorder.url)
 
 
 def _payload(status: str = "firing", ends: str = "0001-01-01T00:00:00Z") -> dict:
