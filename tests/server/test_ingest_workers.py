@@ -145,3 +145,34 @@ async def test_front_port_taken_is_a_clear_error(bot_factory, tmp_path) -> None:
     assert res.returncode == 1
     assert f"alertbot: error: cannot listen on 127.0.0.1:{port}: Address already in use" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+async def test_a_front_refuses_with_503_while_the_engine_lags(bot_factory) -> None:  # type: ignore[no-untyped-def]
+    from bot.server.front import MAX_INBOX_BODIES
+
+    bot = bot_factory(NULL_CONFIG, ["--ingest-workers", "1"])
+    bot.signal(signal.SIGSTOP)  # the engine applies nothing: the inbox only grows
+    accepted, refused = 0, None
+    try:
+        async with aiohttp.ClientSession() as s:
+            for i in range(MAX_INBOX_BODIES + 200):
+                body = f'[{{"labels":{{"alertname":"Lag","n":"{i}"}}}}]'.encode()
+                async with s.post(bot.url + "/api/v2/alerts", data=body, headers=JSON) as r:
+                    if r.status == 200:
+                        accepted += 1
+                        continue
+                    refused = (r.status, await r.json(), r.headers.get("Retry-After"))
+                    break
+    finally:
+        bot.signal(signal.SIGCONT)
+    assert refused is not None, f"{accepted} bodies waiting and no 503"
+    status, body, retry_after = refused
+    assert status == 503 and retry_after == "1"
+    # Alertmanager's error payload for this endpoint: the message as a JSON string, as the engine's own 503.
+    assert body.startswith("alertbot is overloaded (") and body.endswith("requests are waiting to be applied); retry later")
+    assert MAX_INBOX_BODIES <= accepted <= MAX_INBOX_BODIES + 100  # the backlog is read every 100 ms
+    async with aiohttp.ClientSession() as s:  # the engine catches up; nothing accepted was lost
+        async with s.get(bot.url + "/api/v2/alerts", params={"filter": 'alertname="Lag"'}) as r:
+            assert len(await r.json()) == accepted
+        async with s.post(bot.url + "/api/v2/alerts", data=b'[{"labels":{"alertname":"After"}}]', headers=JSON) as r:
+            assert r.status == 200
