@@ -255,17 +255,10 @@ async def _serve(settings: Settings, config: object) -> int:
         print(f"alertbot: error: cannot listen on {settings.listen}: {why}", file=sys.stderr)
         return 1
     log.info("listening", listen=settings.listen, ingest_workers=settings.ingest_workers)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     try:
-        await stop.wait()
+        await _until_stopped()
     finally:
         log.info("shutting down")
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(Exception):
-                loop.remove_signal_handler(sig)
         if fronts is not None:
             await fronts.stop()  # first: their requests in flight still reach this process
         await runner.cleanup()
@@ -296,10 +289,20 @@ async def _serve_front(settings: Settings, config: object, engine_socket: str) -
         return 1
     sys.stdout.buffer.write(READY_LINE)
     sys.stdout.flush()
+    await _until_stopped()
+    await runner.cleanup()
+    return 0
+
+
+async def _until_stopped() -> None:
+    """Returns at SIGTERM or SIGINT."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await runner.cleanup()
-    return 0
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(Exception):
+                loop.remove_signal_handler(sig)

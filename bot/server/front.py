@@ -24,6 +24,7 @@ from bot.server import apijson
 from bot.server.api_alerts import ERROR_SEPARATOR
 from bot.server.body import read_body
 from bot.server.common import UNAVAILABLE_HEADERS
+from bot.server.ingestion import not_stored
 from bot.server.middleware import make_middleware
 from bot.server.openapi import ApiError, check_content_type, postable_alerts
 from bot.server.settings import Settings
@@ -171,9 +172,7 @@ class Front:
                     ).with_headers(UNAVAILABLE_HEADERS)
                 await self.inbox.put(now.ns, "api", body)
             except StoreUnavailable as exc:
-                log.error("alerts not stored: database unavailable", source="api", alerts=valid, error=str(exc))
-                raise ApiError.payload(503, "alerts not stored: the database is unavailable; retry later"
-                                       ).with_headers(UNAVAILABLE_HEADERS) from None
+                raise not_stored("api", valid, exc) from None
         if errors:
             raise ApiError.payload(400, ERROR_SEPARATOR.join(errors))
         return web.Response(status=200)

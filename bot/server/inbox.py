@@ -47,7 +47,6 @@ class InboxApplier:
         self.metrics = metrics
         self.continuous = continuous  # fronts are running; else only what a previous run left
         self._wake = asyncio.Event()
-        self._passes = 0
         self._pass_done = asyncio.Event()
 
     async def run(self) -> None:
@@ -59,7 +58,6 @@ class InboxApplier:
                 log.warning("inbox not read: database unavailable", error=str(exc))
                 applied = 0
                 await asyncio.sleep(1.0)
-            self._passes += 1
             self._pass_done.set()
             self._pass_done = asyncio.Event()
             if applied:

@@ -19,6 +19,13 @@ log = get_logger("alertbot.ingest")
 STORE_TIMEOUT_S = 30.0
 
 
+def not_stored(source: str, alerts: int, exc: StoreUnavailable) -> ApiError:
+    """What a client is told when the database did not take its alerts (logged here)."""
+    log.error("alerts not stored: database unavailable", source=source, alerts=alerts, error=str(exc))
+    return ApiError.payload(503, "alerts not stored: the database is unavailable; retry later").with_headers(
+        UNAVAILABLE_HEADERS)
+
+
 async def store_alerts(rt: Runtime, engine: Engine, alerts: list[Alert], source: str) -> None:
     """Returns once the alerts are committed; raises a 503 ApiError when they were not stored."""
     if not alerts:
@@ -41,7 +48,5 @@ async def store_alerts(rt: Runtime, engine: Engine, alerts: list[Alert], source:
             UNAVAILABLE_HEADERS) from None
     except StoreUnavailable as exc:
         counter.labels(source, "unavailable").inc(len(alerts))
-        log.error("alerts not stored: database unavailable", source=source, alerts=len(alerts), error=str(exc))
-        raise ApiError.payload(503, "alerts not stored: the database is unavailable; retry later").with_headers(
-            UNAVAILABLE_HEADERS) from None
+        raise not_stored(source, len(alerts), exc) from None
     counter.labels(source, "accepted").inc(len(alerts))
