@@ -45,6 +45,7 @@ ALERT_GC_INTERVAL_S = 1800.0  # --alerts.gc-interval
 NFLOG_GC_INTERVAL_S = 900.0  # the notification log's maintenance interval
 GROUP_CACHE_SIZE = 100_000
 LATE_TICK_NS = 1_000_000_000  # a tick processed later than this re-arms from "now"
+FLUSHES_PER_CYCLE = 500  # about 50 ms of flushing: a burst of due groups is committed and sent in slices
 
 
 class Overloaded(Exception):
@@ -226,6 +227,9 @@ class Engine:
         self.kv: dict[tuple[str, str], object] = {}
         self._group_cache: dict[tuple, tuple[str, dict[str, str]]] = {}
         self._timers: list[tuple[int, str, str]] = []  # heap of (due ns, extension, key)
+        # Heap of (next flush ns, group id): entries go stale when a group flushes, starts a
+        # flush or goes away, and are dropped when they reach the top (_next_group_due_ns).
+        self._due: list[tuple[int, str]] = []
         self.ready = False
 
     # ------------------------------------------------------------------ configuration
@@ -301,6 +305,7 @@ class Engine:
             if g is not None and live:
                 g.flushing = flush_id
                 self.flushes[flush_id] = _Flush(g.id, set(live), False, {})
+        self._schedule_all()
         if changes:
             await self.store.commit(changes)
         if resume and self.deliverer is not None:
@@ -357,6 +362,7 @@ class Engine:
             old = old_groups.get(gid)
             if old is not None:
                 g.flushing = old.flushing
+        self._schedule_all()
 
     # ------------------------------------------------------------------ the public API
     def enqueue_alerts(self, alerts: list[Alert], inbox_ids: list[int] | None = None) -> asyncio.Future:
@@ -412,11 +418,25 @@ class Engine:
 
     # ------------------------------------------------------------------ the cycle
     def next_due_ns(self) -> int | None:
-        due = [g.next_flush_ns for g in self.groups.values() if g.flushing is None]
-        timer = self._next_timer_ns()
-        if timer is not None:
-            due.append(timer)
+        due = [d for d in (self._next_group_due_ns(), self._next_timer_ns()) if d is not None]
         return min(due) if due else None
+
+    def _schedule(self, g: AggrGroup) -> None:
+        heapq.heappush(self._due, (g.next_flush_ns, g.id))
+
+    def _schedule_all(self) -> None:
+        self._due = [(g.next_flush_ns, g.id) for g in self.groups.values() if g.flushing is None]
+        heapq.heapify(self._due)
+
+    def _next_group_due_ns(self) -> int | None:
+        due = self._due
+        while due:
+            ns, gid = due[0]
+            g = self.groups.get(gid)
+            if g is not None and g.flushing is None and g.next_flush_ns == ns:
+                return ns
+            heapq.heappop(due)
+        return None
 
     def _next_timer_ns(self) -> int | None:
         while self._timers:
@@ -471,8 +491,18 @@ class Engine:
         changes.alerts_upsert.extend(alert_rows.values())  # type: ignore[arg-type]
         for d in deliveries:
             self._apply_delivery(d, txn)
-        for g in [g for g in self.groups.values() if g.flushing is None and g.next_flush_ns <= now.ns]:
+        # At most FLUSHES_PER_CYCLE due groups per cycle, earliest first: a cycle's rows are
+        # sent only once it commits, and their flush deadline runs from the flush, so one
+        # cycle flushing a burst of 100,000 groups would spend their deadline before the
+        # first was sent. The rest are still due and run in the next cycles, at once.
+        flushed = 0
+        while flushed < FLUSHES_PER_CYCLE:
+            due = self._next_group_due_ns()
+            if due is None or due > now.ns:
+                break
+            g = self.groups[heapq.heappop(self._due)[1]]
             self._apply_flush(g, txn)
+            flushed += 1
         self._run_timers(txn)
         if now.ns - self._last_gc_ns >= ALERT_GC_INTERVAL_S * NS:
             self._gc(now, changes)
@@ -567,6 +597,7 @@ class Engine:
                 if g is None:
                     g = self._new_group(route, labels, stored, now)
                     self.groups[gid] = g
+                    self._schedule(g)
                     changes.groups_upsert.append(g.to_row())
                 g.alerts[fp] = stored
 
@@ -610,6 +641,7 @@ class Engine:
         g.has_flushed = True
         if not g.alerts:
             changes.groups_upsert.append(g.to_row())
+            self._schedule(g)
             return
         # Stored alerts are never changed in place (a new version replaces them), so a firing
         # one's notified form (zero endsAt) is made once and reused by later flushes.
@@ -698,6 +730,7 @@ class Engine:
                     log.exception("%s: on_group_closed failed for %s", ext.name, g.key)
         else:
             changes.groups_upsert.append(g.to_row())
+            self._schedule(g)
 
     def _extend_entry(self, key: str, now: Timestamp, repeat_interval: float, changes: Changes) -> None:
         """A repeat held back (acknowledged group): the entry stays, nothing is sent."""

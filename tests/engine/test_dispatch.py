@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
+from bot.engine.engine import FLUSHES_PER_CYCLE
 from bot.store.base import StoreUnavailable
 from bot.store.memory import MemoryStore
-from tests.engine.harness import Harness, alert
+from tests.engine.harness import START, Harness, S, alert
 
 CONFIG = """
 route:
@@ -158,3 +161,32 @@ async def test_outbox_ids_are_never_reused_after_a_restart() -> None:
     new = set(store.outbox) - used
     assert new and min(new) > max(used)
     assert len(store.outbox) == len(used) + len(new)  # nothing overwritten
+
+
+PER_ALERT = CONFIG.replace("group_by: [alertname]", "group_by: ['...']")
+
+
+async def test_a_burst_of_due_groups_is_flushed_in_slices_earliest_first() -> None:
+    # A cycle's rows are sent once it commits, and their flush deadline runs from the flush:
+    # 1,200 groups due at once go out in slices, so the first are sent after one slice's work.
+    h = Harness(PER_ALERT)
+    await h.start()
+    h.deliverer.hold = True
+    await h.post(*[alert(f"early{i}", start=0, end=1000) for i in range(600)])
+    h.clock.set(START.ns + 1 * S)
+    await h.post(*[alert(f"late{i}", start=1, end=1000) for i in range(600)])
+    h.clock.set(START.ns + 20 * S)  # both bursts are due
+
+    def flushed() -> list[str]:
+        return [json.loads(r.payload)["alerts"][0]["labels"]["i"] for r in h.deliverer.held]
+
+    early = {f"early{i}" for i in range(600)}
+    assert await h.engine.cycle()
+    first = flushed()
+    assert len(first) == FLUSHES_PER_CYCLE and set(first) <= early
+    assert await h.engine.cycle()
+    second = flushed()[len(first):]
+    assert len(second) == FLUSHES_PER_CYCLE
+    assert set(first + second[:600 - FLUSHES_PER_CYCLE]) == early, "the earliest due groups first"
+    await h.settle()
+    assert sorted(flushed()) == sorted(early | {f"late{i}" for i in range(600)})
