@@ -147,9 +147,11 @@ def configure(instance: str = "", level: str = "info", stream: TextIO | None = N
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def set_instance(instance: str) -> None:
+def set_process(name: str) -> None:
+    """Names the process in every line (`process`), for a server made of several processes: a
+    front of `--ingest-workers` logs as the same instance, as `front-PID`."""
     if _configured_static is not None:
-        _configured_static.fields["instance"] = instance
+        _configured_static.fields["process"] = name
 
 
 def get_logger(name: str = "alertbot") -> structlog.stdlib.BoundLogger:

@@ -37,6 +37,7 @@ from bot.chatops.upkeep import Upkeep
 from bot.chatops.upstream import Upstream
 from bot.logging import get_logger
 from bot.server.common import RUNTIME
+from bot.server.middleware import client_address
 from bot.server.runtime import Runtime
 
 log = get_logger("alertbot.chatops")
@@ -291,7 +292,7 @@ class Chatops:
 
     def _refuse(self, request: web.Request, status: int, outcome: str, reason: str) -> web.Response:
         self.metrics.requests.labels("http", outcome).inc()
-        log.warning("slack request refused", reason=reason, status=status, remote=request.remote,
+        log.warning("slack request refused", reason=reason, status=status, remote=client_address(request),
                     retry=request.headers.get("X-Slack-Retry-Num"))
         return web.json_response({"error": reason}, status=status)
 

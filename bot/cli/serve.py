@@ -26,7 +26,7 @@ from bot.cli.errors import UserError
 from bot.cli.options import add_config, add_matchers_mode, get_config, get_matchers_mode
 from bot.config import ConfigError, load_config
 from bot.config.durations import parse_duration
-from bot.server.workers import FRONT_ENV, READY_LINE, Fronts, die_with_parent, port_is_free
+from bot.server.workers import FRONT_ENV, FRONT_METRICS_ENV, READY_LINE, Fronts, die_with_parent, port_is_free
 from bot.server.settings import (
     DEFAULT_CONFIG,
     DEFAULT_DATABASE,
@@ -77,8 +77,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                         "(env ALERTBOT_LEASE_DURATION; default 15s)")
     p.add_argument("--ingest-workers", metavar="N", default=None,
                    help="front processes that take POST /api/v2/alerts into a durable inbox beside the engine's "
-                        "process, for ingestion on more than one core (env ALERTBOT_INGEST_WORKERS; default 0: "
-                        "one process; docs/inbox.md)")
+                        "process, for ingestion on more than one core; 0: one process (env ALERTBOT_INGEST_WORKERS; "
+                        "default auto: 1 where the server may use more than one core, else 0; docs/inbox.md)")
     p.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default=None,
                    help="log level (env ALERTBOT_LOG_LEVEL; default info)")
     p.set_defaults(func=run)
@@ -145,10 +145,12 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def _ingest_workers(text: str | None) -> int:
-    if not text:
-        return 0
+    if not text or text == "auto":
+        # One front is where the measurements put the gain (bench/RESULTS.md): the engine's
+        # process sets the pace beyond it. On one core the two would take turns.
+        return 1 if len(os.sched_getaffinity(0)) > 1 else 0
     if not text.isdigit() or int(text) > 64:
-        raise UserError(f"--ingest-workers {text!r}: expected a number of processes from 0 to 64")
+        raise UserError(f"--ingest-workers {text!r}: expected auto or a number of processes from 0 to 64")
     return int(text)
 
 
@@ -186,15 +188,15 @@ def run(args: argparse.Namespace) -> int:
     except StoreUnavailable as exc:
         print(f"alertbot: error: --database: {exc}", file=sys.stderr)
         return 1
+    tune_gc()
+    front_of = os.environ.get(FRONT_ENV)
+    if front_of:  # the engine's process said all of the below already
+        return asyncio.run(_serve_front(settings, config, front_of))
     for warning in config.warnings:
         log.warning(f"configuration warning: {warning}")
     log.info("starting", config=settings.config_path, listen=settings.listen,
              database=_safe_url(settings.database_url), external_url=settings.resolved_external_url(),
              matchers_mode=config.matchers_mode, webhook_auth="on" if settings.webhook_auth else "off")
-    tune_gc()
-    front_of = os.environ.get(FRONT_ENV)
-    if front_of:
-        return asyncio.run(_serve_front(settings, config, front_of))
     return asyncio.run(_serve(settings, config))
 
 
@@ -221,6 +223,7 @@ async def _serve(settings: Settings, config: object) -> int:
 
     from bot import logging as botlog
     from bot.server.app import create_app
+    from bot.server.common import RUNTIME
 
     log = botlog.get_logger("alertbot.serve")
     host, port = settings.host_port()
@@ -246,6 +249,7 @@ async def _serve(settings: Settings, config: object) -> int:
         await site.start()
         if settings.ingest_workers:
             fronts = Fronts(settings.ingest_workers, engine_socket)
+            app[RUNTIME].metrics.front_sockets = fronts.metrics_sockets
             await fronts.start()
     except (OSError, RuntimeError) as exc:
         if fronts is not None:
@@ -275,15 +279,22 @@ async def _serve_front(settings: Settings, config: object, engine_socket: str) -
     from bot.server.front import create_front_app
 
     die_with_parent()
-    botlog.set_instance(f"{settings.listen}/front-{os.getpid()}")
-    app = create_front_app(settings, config, engine_socket)  # type: ignore[arg-type]
+    botlog.set_process(f"front-{os.getpid()}")
+    app, metrics_app = create_front_app(settings, config, engine_socket)  # type: ignore[arg-type]
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=10, lingering_time=2.0)
+    metrics_runner = web.AppRunner(metrics_app, access_log=None, handle_signals=False)
     await runner.setup()
+    await metrics_runner.setup()
     host, port = settings.host_port()
     try:
+        metrics_path = os.environ[FRONT_METRICS_ENV]
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(metrics_path)  # left by the front this one replaces
+        await web.UnixSite(metrics_runner, metrics_path).start()
         await web.TCPSite(runner, host, port, reuse_address=True, reuse_port=True).start()
     except OSError as exc:
         await runner.cleanup()
+        await metrics_runner.cleanup()
         print(f"alertbot: error: front process cannot listen on {settings.listen}: {exc.strerror or exc}",
               file=sys.stderr)
         return 1
@@ -291,6 +302,7 @@ async def _serve_front(settings: Settings, config: object, engine_socket: str) -
     sys.stdout.flush()
     await _until_stopped()
     await runner.cleanup()
+    await metrics_runner.cleanup()
     return 0
 
 

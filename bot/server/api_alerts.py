@@ -47,8 +47,8 @@ async def post_alerts(request: web.Request) -> web.Response:
 # ------------------------------------------------------------------------------ queries
 
 async def _applied_inbox(rt: Runtime) -> None:
-    """With front processes, alerts they were answered 200 for are shown: wait for the inbox."""
-    if rt.inbox is not None and rt.inbox.continuous:
+    """Alerts a front process (of any replica) answered 200 for are shown: wait for the inbox."""
+    if rt.inbox is not None:
         try:
             await rt.inbox.catch_up()
         except StoreUnavailable as exc:

@@ -15,6 +15,7 @@ import sqlite3
 import time
 
 import aiohttp
+import structlog
 from aiohttp import web
 
 from bot.config import Config
@@ -25,7 +26,8 @@ from bot.server.api_alerts import ERROR_SEPARATOR
 from bot.server.body import read_body
 from bot.server.common import UNAVAILABLE_HEADERS
 from bot.server.ingestion import not_stored
-from bot.server.middleware import make_middleware
+from bot.server.metrics import FrontMetrics
+from bot.server.middleware import make_middleware, traceparent
 from bot.server.openapi import ApiError, check_content_type, postable_alerts
 from bot.server.settings import Settings
 from bot.store.base import StoreUnavailable
@@ -138,12 +140,14 @@ class Front:
         self.settings = settings
         self.config = config
         self.engine_socket = engine_socket
+        self.metrics = FrontMetrics()
         self.store = SqlStore(settings.database_url)
         self.inbox = Inbox(self.store)
         self.session: aiohttp.ClientSession | None = None
 
     async def start(self, app: web.Application) -> None:
-        await self.store.open()
+        # The database is opened at the first request, not here: a front listens, and answers
+        # 503 for alerts it cannot store, also while the database is down (as the engine does).
         self.session = aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=self.engine_socket),
                                              auto_decompress=False, timeout=aiohttp.ClientTimeout(total=None))
 
@@ -164,6 +168,7 @@ class Front:
         valid = len(alerts)
         if valid:
             try:
+                await self.store.open(migrate=False)
                 waiting = await self.inbox.backlog()
                 if waiting > MAX_INBOX_BODIES:
                     log.warning("alerts refused: overloaded", source="api", alerts=valid, waiting_requests=waiting)
@@ -185,6 +190,10 @@ class Front:
         headers["Host"] = request.host
         if request.remote:
             headers["X-Forwarded-For"] = request.remote
+        if "traceparent" not in request.headers:  # the engine's logs of it carry this request's trace id
+            trace_id = structlog.contextvars.get_contextvars().get("trace_id")
+            if trace_id:
+                headers["traceparent"] = traceparent(trace_id)
         try:
             async with self.session.request(request.method, f"http://alertbot{request.rel_url}", headers=headers,
                                             data=body if body else None, allow_redirects=False) as resp:
@@ -200,11 +209,22 @@ class Front:
                                 body=apijson.error_body(503, "alertbot is not ready: the engine process is not reachable"))
 
 
-def create_front_app(settings: Settings, config: Config, engine_socket: str) -> web.Application:
+    async def serve_metrics(self, request: web.Request) -> web.Response:
+        return web.Response(body=self.metrics.exposition(), content_type="application/openmetrics-text")
+
+
+def create_front_app(settings: Settings, config: Config, engine_socket: str,
+                     ) -> tuple[web.Application, web.Application]:
+    """The front's public app, and the one on its metrics socket that the engine's process scrapes.
+    Requests passed on are counted and logged by the engine's process, which answers them."""
     front = Front(settings, config, engine_socket)
-    app = web.Application(middlewares=[make_middleware(lambda r: None)], client_max_size=settings.max_body_bytes)
+    app = web.Application(middlewares=[make_middleware(
+        lambda r: front.metrics if r.match_info.route.name != "pass_on" else None, unlogged=frozenset({"pass_on"}))],
+        client_max_size=settings.max_body_bytes)
     app.router.add_route("POST", "/api/v2/alerts", front.post_alerts, name="alerts_post")
     app.router.add_route("*", "/{tail:.*}", front.pass_on, name="pass_on")
     app.on_startup.append(front.start)
     app.on_cleanup.append(front.stop)
-    return app
+    metrics_app = web.Application()
+    metrics_app.router.add_get("/metrics", front.serve_metrics)
+    return app, metrics_app

@@ -24,7 +24,8 @@ from bot.store.rows import InboxRow
 log = get_logger("alertbot.inbox")
 
 TAKE_ROWS = 200  # bodies per engine cycle: thousands of alerts, so a cycle's fixed cost is shared
-IDLE_MAX_S = 0.05  # polling backs off to this while the inbox is empty
+IDLE_MAX_S = 0.05  # polling backs off to this while the inbox is empty and fronts run here
+IDLE_MAX_NO_FRONTS_S = 0.5  # ...and to this without: only other replicas' fronts write to it
 CATCH_UP_TIMEOUT_S = 10.0
 
 
@@ -39,13 +40,15 @@ def alerts_of(row: InboxRow, resolve_timeout: float, mode: str) -> tuple[list[Al
 
 
 class InboxApplier:
-    """Runs beside the engine on the replica that holds the lease."""
+    """Runs beside the engine on the replica that holds the lease. It reads the inbox also when
+    this replica has no fronts: another replica's fronts, a previous run's, may have written to
+    it (every replica's fronts take alerts; the lease holder applies them)."""
 
-    def __init__(self, engine: Engine, store: Store, metrics: Metrics, continuous: bool) -> None:
+    def __init__(self, engine: Engine, store: Store, metrics: Metrics, fronts_here: bool) -> None:
         self.engine = engine
         self.store = store
         self.metrics = metrics
-        self.continuous = continuous  # fronts are running; else only what a previous run left
+        self.idle_max_s = IDLE_MAX_S if fronts_here else IDLE_MAX_NO_FRONTS_S
         self._wake = asyncio.Event()
         self._pass_done = asyncio.Event()
 
@@ -63,14 +66,12 @@ class InboxApplier:
             if applied:
                 idle = 0.001
                 continue
-            if not self.continuous:
-                return
             self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), idle)
             except TimeoutError:
                 pass
-            idle = min(idle * 2, IDLE_MAX_S)
+            idle = min(idle * 2, self.idle_max_s)
 
     async def _apply_once(self) -> int:
         rows = await self.store.inbox_take(TAKE_ROWS)

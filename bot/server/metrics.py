@@ -7,16 +7,22 @@ at scrape time, so they are never stale.
 
 from __future__ import annotations
 
+import asyncio
 import platform
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING
 
+import aiohttp
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.aiohttp import make_aiohttp_handler
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_latest
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics_families
 from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
 
 from bot import __version__
 from bot.notify.base import Outcome
@@ -29,18 +35,39 @@ if TYPE_CHECKING:
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 
+FRONT_SCRAPE_TIMEOUT_S = 2.0
+
+
+def _http_instruments(r: CollectorRegistry) -> tuple[Counter, Histogram]:
+    return (Counter("alertbot_http_requests", "HTTP requests served, by handler and status code.",
+                    ["handler", "method", "code"], registry=r),
+            Histogram("alertbot_http_request_duration_seconds", "HTTP request latency, by handler.",
+                      ["handler"], buckets=LATENCY_BUCKETS, registry=r))
+
+
+class FrontMetrics:
+    """A front process's instruments: the requests it answers itself (`POST /api/v2/alerts`).
+    The engine's process adds them into its own `/metrics` at each scrape (Metrics.handler)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.http_requests, self.http_duration = _http_instruments(self.registry)
+
+    def exposition(self) -> bytes:
+        return openmetrics_latest(self.registry)
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
+        # The Unix sockets where this server's front processes serve their FrontMetrics.
+        self.front_sockets: list[str] = []
         self.alerts_received = Counter(
             "alertbot_alerts_received", "Alerts received, by way in (api, webhook) and result "
             "(accepted: stored; invalid: refused by validation; unavailable: not stored, answered 503).",
             ["source", "result"], registry=r)
-        self.http_requests = Counter("alertbot_http_requests", "HTTP requests served, by handler and status code.",
-                                     ["handler", "method", "code"], registry=r)
-        self.http_duration = Histogram("alertbot_http_request_duration_seconds", "HTTP request latency, by handler.",
-                                       ["handler"], buckets=LATENCY_BUCKETS, registry=r)
+        self.http_requests, self.http_duration = _http_instruments(r)
         self.notifications = Counter(
             "alertbot_notification_attempts", "Notification delivery attempts, by integration and outcome "
             "(success, retryable_error, permanent_error).", ["integration", "outcome"], registry=r)
@@ -72,8 +99,61 @@ class Metrics:
         self.notifications.labels(row.integration, kind).inc()
         self.notification_latency.labels(row.integration).observe(seconds)
 
-    def handler(self) -> Callable[[web.Request], object]:
-        return make_aiohttp_handler(self.registry)
+    def handler(self) -> Callable[[web.Request], Awaitable[web.Response]]:
+        own = make_aiohttp_handler(self.registry)
+
+        async def metrics(request: web.Request) -> web.Response:
+            if not self.front_sockets:
+                return await own(request)
+            texts = await asyncio.gather(*(_scrape_front(path) for path in self.front_sockets))
+            fronts = [fam for text in texts if text for fam in openmetrics_families(text)]
+            merged = CollectorRegistry(auto_describe=False)
+            merged.register(_Summed(self.registry, fronts))
+            return await make_aiohttp_handler(merged)(request)
+
+        return metrics
+
+
+async def _scrape_front(path: str) -> str:
+    """A front's metrics, or "" if it cannot answer now (restarting): its counts show again at
+    the next scrape, as a restarted process's counters do."""
+    try:
+        async with aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=path),
+                                         timeout=aiohttp.ClientTimeout(total=FRONT_SCRAPE_TIMEOUT_S)) as s:
+            async with s.get("http://front/metrics") as resp:
+                return await resp.text() if resp.status == 200 else ""
+    except (aiohttp.ClientError, OSError, TimeoutError):
+        return ""
+
+
+class _Summed(Collector):
+    """The engine's families with the fronts' samples added in: one series per name and labels,
+    counts summed (a `_created` time is the earliest), as if one process had counted them all."""
+
+    def __init__(self, own: CollectorRegistry, fronts: list[Metric]) -> None:
+        self._own = own
+        self._fronts = fronts
+
+    def collect(self) -> Iterator[Metric]:
+        families: dict[str, Metric] = {}
+        series: dict[str, dict[tuple, Sample]] = {}
+        for fam in [*self._own.collect(), *self._fronts]:
+            if fam.name not in families:
+                families[fam.name] = Metric(fam.name, fam.documentation, fam.type, fam.unit)
+                series[fam.name] = {}
+            samples = series[fam.name]
+            for s in fam.samples:
+                key = (s.name, tuple(sorted(s.labels.items())))
+                old = samples.get(key)
+                if old is None:
+                    samples[key] = s
+                elif s.name.endswith("_created"):
+                    samples[key] = old._replace(value=min(old.value, s.value))
+                else:
+                    samples[key] = old._replace(value=old.value + s.value)
+        for name, fam in families.items():
+            fam.samples = list(series[name].values())
+            yield fam
 
 
 class _EngineCollector(Collector):

@@ -38,6 +38,11 @@ def trace_id_from(header: str | None) -> str:
 _random_bits = random.Random().getrandbits  # its own generator, seeded from os.urandom
 
 
+def traceparent(trace_id: str) -> str:
+    """A W3C `traceparent` header that continues trace_id (with a new span id)."""
+    return f"00-{trace_id}-{_random_bits(64) or 1:016x}-01"
+
+
 def _api_not_found(request: web.Request, exc: web.HTTPException) -> web.StreamResponse:
     """go-openapi's answers for unknown paths and methods under /api/v2."""
     if isinstance(exc, web.HTTPMethodNotAllowed):
@@ -49,7 +54,17 @@ def _api_not_found(request: web.Request, exc: web.HTTPException) -> web.StreamRe
     return web.Response(status=404, body=body, content_type="application/json")
 
 
-def make_middleware(metrics_for: Callable[[web.Request], object]) -> Callable:
+def client_address(request: web.Request) -> str | None:
+    """The client's address. Over the engine's Unix socket (where only this server's own front
+    processes connect) there is no peer address: the front's X-Forwarded-For says who it was.
+    Over TCP the peer is always known, so a client cannot pass itself off with that header."""
+    return request.remote or request.headers.get("X-Forwarded-For")
+
+
+def make_middleware(metrics_for: Callable[[web.Request], object], unlogged: frozenset[str] = frozenset()) -> Callable:
+    """`unlogged`: handlers whose requests get no access line here (a front's passed-on requests
+    are logged by the engine's process, which answers them)."""
+
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         trace_id = trace_id_from(request.headers.get("traceparent"))
@@ -85,10 +100,11 @@ def make_middleware(metrics_for: Callable[[web.Request], object]) -> Callable:
             if metrics is not None:
                 metrics.http_requests.labels(name, request.method, str(status)).inc()  # type: ignore[attr-defined]
                 metrics.http_duration.labels(name).observe(seconds)  # type: ignore[attr-defined]
-            (log.debug if name in _QUIET and status < 400 else log.info)(
-                "request", method=request.method, path=request.path, status=status,
-                duration_ms=round(seconds * 1000, 2), remote=request.remote, handler=name,
-                user_agent=request.headers.get("User-Agent", ""))
+            if name not in unlogged:
+                (log.debug if name in _QUIET and status < 400 else log.info)(
+                    "request", method=request.method, path=request.path, status=status,
+                    duration_ms=round(seconds * 1000, 2), remote=client_address(request), handler=name,
+                    user_agent=request.headers.get("User-Agent", ""))
         if raised is not None:
             raise raised
         return response

@@ -29,6 +29,7 @@ from bot.notify.pagerduty.webhooks import (
 )
 from bot.server.body import read_body
 from bot.server.common import ready_engine, runtime
+from bot.server.middleware import client_address
 
 log = get_logger("alertbot.pagerduty.webhook")
 
@@ -52,7 +53,7 @@ async def post_pagerduty_webhook(request: web.Request) -> web.Response:
         return _error(401, "PagerDuty webhooks are not accepted: no signing secret is configured")
     header = request.headers.get("X-PagerDuty-Signature")
     if not verify(secrets, body, header):
-        log.warning("pagerduty webhook refused: signature missing or wrong", remote=request.remote,
+        log.warning("pagerduty webhook refused: signature missing or wrong", remote=client_address(request),
                     signature="missing" if not header else "wrong")
         return _error(401, "invalid or missing X-PagerDuty-Signature")
     try:

@@ -117,9 +117,7 @@ class Runtime:
         await engine.start()
         self._loop_task = asyncio.get_running_loop().create_task(self._run_engine(engine), name="alertbot-engine")
         self._lease_task = asyncio.get_running_loop().create_task(self._keep_lease(), name="alertbot-lease")
-        # Bodies front processes stored: applied continuously while fronts run, and at every boot
-        # whatever a run with fronts left behind.
-        self.inbox = InboxApplier(engine, self.store, self.metrics, continuous=self.settings.ingest_workers > 0)
+        self.inbox = InboxApplier(engine, self.store, self.metrics, fronts_here=self.settings.ingest_workers > 0)
         self._inbox_task = asyncio.get_running_loop().create_task(self.inbox.run(), name="alertbot-inbox")
         self.boot_error = ""
         log.info("ready", alerts=len(engine.alerts), groups=len(engine.groups), silences=len(engine.silences.by_id),

@@ -22,6 +22,7 @@ from bot.server.body import read_body
 from bot.server.common import ready_engine, runtime
 from bot.server.gocompat.gojson import EmptyBody, GoSyntaxError, decode_first
 from bot.server.ingestion import store_alerts
+from bot.server.middleware import client_address
 from bot.server.openapi import ApiError
 from bot.server.settings import WebhookAuth
 
@@ -60,7 +61,7 @@ async def post_webhook(request: web.Request) -> web.Response:
     rt = runtime(request)
     auth = rt.settings.webhook_auth
     if not authorized(auth, request.headers.get("Authorization")):
-        log.warning("webhook refused: missing or wrong credentials", remote=request.remote)
+        log.warning("webhook refused: missing or wrong credentials", remote=client_address(request))
         assert auth is not None
         raise ApiError.payload(401, "unauthorized").with_headers({"WWW-Authenticate": _challenge(auth)})
     engine = ready_engine(rt)

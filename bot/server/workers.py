@@ -16,6 +16,7 @@ from bot.logging import get_logger
 log = get_logger("alertbot.workers")
 
 FRONT_ENV = "ALERTBOT_FRONT_OF"  # set in a front's environment: the engine's Unix socket
+FRONT_METRICS_ENV = "ALERTBOT_FRONT_METRICS"  # ...and the Unix socket where it serves its metrics
 READY_LINE = b"alertbot-front-ready\n"
 START_TIMEOUT_S = 60.0
 RESTART_DELAY_S = 1.0
@@ -41,10 +42,15 @@ def die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+def metrics_socket(engine_socket: str, i: int) -> str:
+    return os.path.join(os.path.dirname(engine_socket), f"front-{i + 1}.metrics.sock")
+
+
 class Fronts:
     def __init__(self, count: int, engine_socket: str) -> None:
         self.count = count
         self.engine_socket = engine_socket
+        self.metrics_sockets = [metrics_socket(engine_socket, i) for i in range(count)]
         self.procs: list[asyncio.subprocess.Process | None] = [None] * count
         self._watchers: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -53,7 +59,7 @@ class Fronts:
         return [sys.executable, "-m", "bot.cli.main", *sys.argv[1:]]
 
     async def _spawn(self, i: int) -> asyncio.subprocess.Process:
-        env = dict(os.environ, **{FRONT_ENV: self.engine_socket})
+        env = dict(os.environ, **{FRONT_ENV: self.engine_socket, FRONT_METRICS_ENV: self.metrics_sockets[i]})
         proc = await asyncio.create_subprocess_exec(*self._argv(), env=env, stdout=asyncio.subprocess.PIPE)
         assert proc.stdout is not None
         try:

@@ -412,13 +412,17 @@ class SqlStore:
         return f"SqlStore({self.name!r})"
 
     # ------------------------------------------------------------------ lifecycle
-    async def open(self) -> None:
+    async def open(self, migrate: bool = True) -> None:
+        """Connects, and with `migrate` brings the schema to the newest version first (the
+        engine's process does; a front process only writes to the schema it left)."""
         if self._engine is not None:
             return
         try:
             self._engine = self._create_engine()
         except (SQLAlchemyError, OSError, ValueError) as exc:  # e.g. a directory that cannot be created
             raise self._unavailable(exc) from exc
+        if not migrate:
+            return
         try:
             async with self._engine.begin() as conn:
                 if self.dialect == "postgresql":

@@ -92,7 +92,7 @@ async def test_only_the_replica_holding_the_engine_lease_connects(tmp_path: Path
 
     from tests.chatops.conftest import SECRET
     from tests.chatops.slackapp import SlackClient
-    from tests.server.conftest import BotServer
+    from tests.server.conftest import BotServer, http_status
 
     lease = {"ALERTBOT_LEASE_DURATION": "2s"}
     async with world(tmp_path, socket_mode=True, upstream=False,
@@ -107,6 +107,7 @@ async def test_only_the_replica_holding_the_engine_lease_connects(tmp_path: Path
         try:
             await wait_for(lambda: b.log_records() and any(r.get("message") == "standing by"
                                                           for r in b.log_records()), 20, "b standing by")
+            await wait_for(lambda: http_status(b.url + "/-/healthy") == 200, 20, "b listening")
             await asyncio.sleep(2)
             assert len(sm.opened) == 1, "a standby replica opened a Socket Mode connection"
             r = await SlackClient(w.slack, b.url, SECRET).command("status", ALICE)  # over HTTP: refused

@@ -115,7 +115,8 @@ async def test_kill_during_group_wait_keeps_the_timer(tmp_path: Path, database_u
         await post(bot, "a")
         await asyncio.sleep(1.5)
         kill9(bot)
-        bot = start_bot(tmp_path / "bot", rx.url, database_url, "6s", "1h")
+        # In a thread: the receiver runs on this event loop and must keep answering.
+        bot = await asyncio.to_thread(start_bot, tmp_path / "bot", rx.url, database_url, "6s", "1h")
         assert await rx.wait(lambda: rx.received, 30)
         at = rx.received[0][0] - posted
         # The group's timer was stored: the first notification comes at group_wait after
@@ -138,7 +139,8 @@ async def test_kill_during_a_slow_delivery_resends_at_most_once(tmp_path: Path, 
         assert await rx.wait(lambda: rx.attempts, 15)
         kill9(bot)  # the delivery was sent but its success never recorded
         rx.delay = 0.0
-        bot = start_bot(tmp_path / "bot", rx.url, database_url, "1s", "20s")
+        # In a thread: the receiver runs on this event loop and must keep answering.
+        bot = await asyncio.to_thread(start_bot, tmp_path / "bot", rx.url, database_url, "1s", "20s")
         assert await rx.wait(lambda: len(rx.received) >= 2, 20)
         await asyncio.sleep(3)
         bodies = [b for _, b in rx.received]
@@ -160,7 +162,8 @@ async def test_kill_with_notifications_queued_delivers_after_restart(tmp_path: P
         assert await rx.wait(lambda: len(rx.attempts) >= 2, 15)  # retried
         kill9(bot)
         rx.status = 200
-        bot = start_bot(tmp_path / "bot", rx.url, database_url, "1s", "30s")
+        # In a thread: the receiver runs on this event loop and must keep answering.
+        bot = await asyncio.to_thread(start_bot, tmp_path / "bot", rx.url, database_url, "1s", "30s")
         assert await rx.wait(lambda: rx.received, 20)
         await asyncio.sleep(3)
         assert [instances(b) for _, b in rx.received] == [["a"]]
@@ -179,7 +182,8 @@ async def test_nothing_repeats_after_a_delivered_notification(tmp_path: Path, da
         assert await rx.wait(lambda: rx.received, 15)
         await asyncio.sleep(0.5)
         kill9(bot)
-        bot = start_bot(tmp_path / "bot", rx.url, database_url, "1s", "4s")
+        # In a thread: the receiver runs on this event loop and must keep answering.
+        bot = await asyncio.to_thread(start_bot, tmp_path / "bot", rx.url, database_url, "1s", "4s")
         await post(bot, "a")  # Prometheus keeps re-sending the firing alert
         await asyncio.sleep(9)  # two more ticks
         # Delivered and recorded before the kill: the notification log says so after restart.

@@ -1,7 +1,8 @@
 """Two `alertbot serve` replicas on one database: the one holding the engine lease flushes and
-delivers, the other stands by (not ready, the API answers 503) and takes over when the holder
-is killed, sending what was due once; a clean shutdown hands over at once. On the SQLite file
-and on a real PostgreSQL server."""
+delivers, the other stands by (not ready) and takes over when the holder is killed, sending
+what was due once; a clean shutdown hands over at once. A standby's front processes take
+alerts into the shared inbox, which the holder applies; a standby without fronts answers 503.
+On the SQLite file and on a real PostgreSQL server."""
 
 from __future__ import annotations
 
@@ -25,9 +26,10 @@ from tests.server.conftest import BotServer
 pytestmark = [pytest.mark.slow]
 
 
-def replica(tmp: Path, name: str, url: str, db: str, lease: str, wait_ready: bool) -> BotServer:
+def replica(tmp: Path, name: str, url: str, db: str, lease: str, wait_ready: bool,
+            args: tuple[str, ...] = ()) -> BotServer:
     cfg = CONFIG.format(group_wait="3s", group_interval="1h", url=url)
-    return BotServer.start(cfg, tmp / name, ["--database", db, "--lease-duration", lease],
+    return BotServer.start(cfg, tmp / name, ["--database", db, "--lease-duration", lease, *args],
                            env={"ALERTBOT_INSTANCE_ID": name}, wait_ready=wait_ready)
 
 
@@ -39,9 +41,9 @@ def get(url: str) -> tuple[int, str]:
         return exc.code, exc.read().decode()
 
 
-def standby(tmp: Path, name: str, url: str, db: str, lease: str) -> BotServer:
+def standby(tmp: Path, name: str, url: str, db: str, lease: str, args: tuple[str, ...] = ()) -> BotServer:
     """A replica started beside the holder: listening (healthy) but not ready."""
-    bot = replica(tmp, name, url, db, lease, wait_ready=False)
+    bot = replica(tmp, name, url, db, lease, wait_ready=False, args=args)
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -69,14 +71,15 @@ def lease_metric(bot: BotServer) -> str:
 
 
 @contextlib.asynccontextmanager
-async def holder_and_standby(tmp: Path, db: str, lease: str) -> AsyncIterator[tuple[Receiver, BotServer, BotServer]]:
+async def holder_and_standby(tmp: Path, db: str, lease: str, args: tuple[str, ...] = (),
+                             ) -> AsyncIterator[tuple[Receiver, BotServer, BotServer]]:
     """A webhook receiver, replica-a holding the lease and replica-b standing by, on one database."""
     rx = Receiver()
     await rx.start()
     started: list[BotServer] = []
     try:
-        started.append(replica(tmp, "replica-a", rx.url, db, lease, wait_ready=True))
-        started.append(standby(tmp, "replica-b", rx.url, db, lease))
+        started.append(replica(tmp, "replica-a", rx.url, db, lease, wait_ready=True, args=args))
+        started.append(standby(tmp, "replica-b", rx.url, db, lease, args=args))
         yield rx, started[0], started[1]
     finally:
         for bot in reversed(started):
@@ -85,17 +88,28 @@ async def holder_and_standby(tmp: Path, db: str, lease: str) -> AsyncIterator[tu
         await rx.stop()
 
 
-async def test_the_standby_takes_over_from_a_killed_holder(tmp_path: Path, database_url: str) -> None:  # noqa: F811
-    async with holder_and_standby(tmp_path, database_url, "2s") as (rx, a, b):
+@pytest.mark.parametrize("fronts", ["0", "1"])
+async def test_the_standby_takes_over_from_a_killed_holder(tmp_path: Path, database_url: str,  # noqa: F811
+                                                           fronts: str) -> None:
+    async with holder_and_standby(tmp_path, database_url, "2s", ("--ingest-workers", fronts)) as (rx, a, b):
         await asyncio.sleep(1.5)  # b has asked for the lease at least once by now
         status, text = get(b.url + "/-/ready")
         assert status == 503 and "standby: replica 'replica-a' holds the engine lease" in text, text
         body = json.dumps([{"labels": {"alertname": "Standby"}}]).encode()
         req = urllib.request.Request(b.url + "/api/v2/alerts", data=body, method="POST",
                                      headers={"Content-Type": "application/json"})
-        with pytest.raises(urllib.error.HTTPError) as refused:
-            urllib.request.urlopen(req, timeout=5)
-        assert refused.value.code == 503  # Prometheus and Alertmanager retry a 5xx
+        if fronts == "0":
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(req, timeout=5)
+            assert refused.value.code == 503  # Prometheus and Alertmanager retry a 5xx
+        else:  # b's front stores it in the inbox; a applies it and notifies
+            with urllib.request.urlopen(req, timeout=5) as answer:
+                assert answer.status == 200
+            assert await rx.wait(lambda: any(body["groupLabels"] == {"alertname": "Standby"}
+                                             for _, body in rx.received), 15)
+            _, shown = get(a.url + "/api/v2/alerts?filter=alertname%3D%22Standby%22")
+            assert len(json.loads(shown)) == 1
+            rx.received.clear()
         assert lease_metric(a).endswith(" 1.0") and lease_metric(b).endswith(" 0.0")
 
         await post(a, "x1", "x2")  # stored by a, due 3 s later

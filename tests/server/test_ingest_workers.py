@@ -14,6 +14,7 @@ import time
 
 import aiohttp
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.server.conftest import NULL_CONFIG, hook_config
 
@@ -78,6 +79,12 @@ async def test_accepted_alerts_are_seen_at_once(bot_factory) -> None:  # type: i
         async with s.get(bot.url + "/metrics") as r:
             metrics = await r.text()
     assert 'alertbot_alerts_received_total{result="accepted",source="api"} 30.0' in metrics
+    # The fronts answered the posts: their counts are added into the engine's /metrics, one
+    # series per label set (each front counted some of the 30), in a valid exposition.
+    assert 'alertbot_http_requests_total{code="200",handler="alerts_post",method="POST"} 30.0' in metrics
+    assert 'alertbot_http_request_duration_seconds_count{handler="alerts_post"} 30.0' in metrics
+    names = [f.name for f in text_string_to_metric_families(metrics)]
+    assert len(names) == len(set(names)) and "alertbot_aggregation_groups" in names
 
 
 def children(pid: int) -> list[int]:
@@ -176,3 +183,26 @@ async def test_a_front_refuses_with_503_while_the_engine_lags(bot_factory) -> No
             assert len(await r.json()) == accepted
         async with s.post(bot.url + "/api/v2/alerts", data=b'[{"labels":{"alertname":"After"}}]', headers=JSON) as r:
             assert r.status == 200
+
+
+async def test_one_access_line_per_request_with_the_client_and_its_trace(bot_factory) -> None:  # type: ignore[no-untyped-def]
+    bot = bot_factory(NULL_CONFIG, ["--ingest-workers", "1"])
+    posted, queried = "4bf92f3577b34da6a3ce929d0e0e4736", "0af7651916cd43dd8448eb211c80319c"
+    async with aiohttp.ClientSession() as s:
+        async with s.post(bot.url + "/api/v2/alerts", data=b'[{"labels":{"alertname":"Logged"}}]',
+                          headers={**JSON, "traceparent": f"00-{posted}-b7ad6b7169203331-01"}) as r:
+            assert r.status == 200
+        async with s.get(bot.url + "/api/v2/alerts", headers={"traceparent": f"00-{queried}-b7ad6b7169203331-01"}) as r:
+            assert r.status == 200
+        async with s.get(bot.url + "/api/v2/status") as r:  # no traceparent: the front's trace id is passed on
+            assert r.status == 200
+    bot.stop()
+    lines = [r for r in bot.log_records() if r.get("message") == "request"]
+    assert [(r["method"], r["path"]) for r in lines] == [
+        ("POST", "/api/v2/alerts"), ("GET", "/api/v2/alerts"), ("GET", "/api/v2/status")], lines
+    post, get, status = lines
+    assert post["trace_id"] == posted and post["process"].startswith("front-")  # answered by the front
+    assert get["trace_id"] == queried and "process" not in get  # passed on, answered by the engine
+    assert len(status["trace_id"]) == 32 and status["trace_id"] not in (posted, queried)
+    assert all(r["remote"] == "127.0.0.1" and r["instance"] == f"127.0.0.1:{bot.port}" for r in lines)
+    assert not any(r.get("message") == "starting" and r.get("process") for r in bot.log_records())

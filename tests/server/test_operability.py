@@ -193,12 +193,18 @@ async def test_logs_are_json_with_trace_ids_and_no_secrets(bot_factory, recorder
     assert all(line.startswith("{") for line in lines), [line for line in lines if not line.startswith("{")][:3]
 
 
-async def test_ready_reflects_the_database(bot_factory, tmp_path) -> None:
+@pytest.mark.parametrize(("workers", "refusal"), [
+    ("0", '"alertbot is not ready'),
+    # A front stores alerts in the inbox whether or not the engine is ready: it says what failed.
+    ("1", '"alerts not stored: the database is unavailable; retry later"'),
+])
+async def test_ready_reflects_the_database(bot_factory, tmp_path, workers: str, refusal: str) -> None:
     """The listener is up at once; /-/ready is 503 until the database is open and the state
     loaded — here never, as the database cannot be opened — and the API says so with a 503."""
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")
-    bot: BotServer = bot_factory(args=["--database", f"sqlite+aiosqlite:///{blocker}/sub/bot.db"], wait_ready=False)
+    bot: BotServer = bot_factory(args=["--database", f"sqlite+aiosqlite:///{blocker}/sub/bot.db",
+                                       "--ingest-workers", workers], wait_ready=False)
     deadline = time.monotonic() + 20
     status = None
     while time.monotonic() < deadline:
@@ -211,7 +217,7 @@ async def test_ready_reflects_the_database(bot_factory, tmp_path) -> None:
     status, text, headers = await _get(bot.url + "/-/ready")
     assert status == 503 and text.startswith("Service Unavailable: ") and headers["Retry-After"] == "1"
     status, text, _ = await _request("POST", bot.url + "/api/v2/alerts", [{"labels": {"alertname": "Early"}}])
-    assert status == 503 and text.startswith('"alertbot is not ready')
+    assert status == 503 and text.startswith(refusal), text
     assert any("database unavailable" in r.get("message", "") for r in bot.log_records())
 
 
