@@ -20,6 +20,7 @@ FRONT_METRICS_ENV = "ALERTBOT_FRONT_METRICS"  # ...and the Unix socket where it 
 READY_LINE = b"alertbot-front-ready\n"
 START_TIMEOUT_S = 60.0
 RESTART_DELAY_S = 1.0
+_CODE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # holds bot/
 
 
 def port_is_free(host: str, port: int) -> str | None:
@@ -56,10 +57,13 @@ class Fronts:
         self._stopping = False
 
     def _argv(self) -> list[str]:
-        return [sys.executable, "-m", "bot.cli.main", *sys.argv[1:]]
+        # -P: not the working directory first on the path, where another `bot` package may be.
+        return [sys.executable, "-P", "-m", "bot.cli.main", *sys.argv[1:]]
 
     async def _spawn(self, i: int) -> asyncio.subprocess.Process:
         env = dict(os.environ, **{FRONT_ENV: self.engine_socket, FRONT_METRICS_ENV: self.metrics_sockets[i]})
+        # The fronts run the engine's own code, wherever it was imported from.
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (_CODE_ROOT, os.environ.get("PYTHONPATH")) if p)
         proc = await asyncio.create_subprocess_exec(*self._argv(), env=env, stdout=asyncio.subprocess.PIPE)
         assert proc.stdout is not None
         try:

@@ -206,3 +206,33 @@ async def test_one_access_line_per_request_with_the_client_and_its_trace(bot_fac
     assert len(status["trace_id"]) == 32 and status["trace_id"] not in (posted, queried)
     assert all(r["remote"] == "127.0.0.1" and r["instance"] == f"127.0.0.1:{bot.port}" for r in lines)
     assert not any(r.get("message") == "starting" and r.get("process") for r in bot.log_records())
+
+
+async def test_fronts_run_the_engines_code_whatever_the_working_directory(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Started (as users do, by the `alertbot` script) where another `bot` package lies, a
+    # chatbot's repository say: the fronts must not import it in place of the engine's code
+    # (`python -m` puts the working directory first on the path).
+    import sys
+    from pathlib import Path
+
+    from tests.fixtures.process import start_on_free_port, stop_process
+
+    decoy = tmp_path / "bot"
+    decoy.mkdir()
+    (decoy / "__init__.py").write_text('raise ImportError("the decoy bot package was imported")\n')
+    (tmp_path / "routes.yaml").write_text(NULL_CONFIG)
+    script = str(Path(sys.executable).with_name("alertbot"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALERTBOT_") and k != "PYTHONPATH"}
+    proc, port = start_on_free_port("alertbot serve", lambda port: [
+        script, "serve", "--config", "routes.yaml", "--listen", f"127.0.0.1:{port}",
+        "--database", f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", "--ingest-workers", "1"],
+        tmp_path / "alertbot.log", cwd=tmp_path, env=env)
+    try:
+        assert len(children(proc.pid)) == 1
+        async with aiohttp.ClientSession() as s:
+            async with s.post(f"http://127.0.0.1:{port}/api/v2/alerts", data=b'[{"labels":{"alertname":"A"}}]',
+                              headers=JSON) as r:
+                assert r.status == 200
+    finally:
+        stop_process(proc)
+    assert "decoy" not in (tmp_path / "alertbot.log").read_text()
