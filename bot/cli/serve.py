@@ -144,11 +144,25 @@ def settings_from(args: argparse.Namespace) -> Settings:
     )
 
 
+def usable_cores(cpu_max: str = "/sys/fs/cgroup/cpu.max") -> float:
+    """The cores this process may use: those it may run on, bounded by a cgroup v2 CPU quota (a
+    container limited to one CPU sees every core of its host)."""
+    cores = float(len(os.sched_getaffinity(0)))
+    try:
+        with open(cpu_max, encoding="ascii") as fh:
+            quota, _, period = fh.read().strip().partition(" ")
+        if quota != "max" and float(period or 100_000) > 0:
+            cores = min(cores, float(quota) / float(period or 100_000))
+    except (OSError, ValueError):
+        pass
+    return cores
+
+
 def _ingest_workers(text: str | None) -> int:
     if not text or text == "auto":
         # One front is where the measurements put the gain (bench/RESULTS.md): the engine's
-        # process sets the pace beyond it. On one core the two would take turns.
-        return 1 if len(os.sched_getaffinity(0)) > 1 else 0
+        # process sets the pace beyond it. With one core or less the two would take turns.
+        return 1 if usable_cores() > 1 else 0
     if not text.isdigit() or int(text) > 64:
         raise UserError(f"--ingest-workers {text!r}: expected auto or a number of processes from 0 to 64")
     return int(text)
