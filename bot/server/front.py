@@ -40,6 +40,7 @@ log = get_logger("alertbot.front")
 MAX_INBOX_BODIES = 2000
 BUSY_TIMEOUT_S = 5.0  # as the store's own SQLite connections
 BACKLOG_CHECK_S = 0.1
+PASSED_ON = "alertbot_passed_on"  # set on a request the engine's process answered
 
 # Not passed on either way: they describe one connection, not the request.
 _HOP_BY_HOP = frozenset(("connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
@@ -210,6 +211,7 @@ class Front:
             async with self.session.request(request.method, f"http://alertbot{request.rel_url}", headers=headers,
                                             data=body if body else None, allow_redirects=False) as resp:
                 payload = await resp.read()
+                request[PASSED_ON] = True
                 out = web.Response(status=resp.status, body=payload)
                 for k, v in resp.headers.items():
                     if k.lower() not in _HOP_BY_HOP:
@@ -220,7 +222,6 @@ class Front:
             return web.Response(status=503, headers=UNAVAILABLE_HEADERS, content_type="application/json",
                                 body=apijson.error_body(503, "alertbot is not ready: the engine process is not reachable"))
 
-
     async def serve_metrics(self, request: web.Request) -> web.Response:
         return web.Response(body=self.metrics.exposition(), content_type="application/openmetrics-text")
 
@@ -230,9 +231,8 @@ def create_front_app(settings: Settings, config: Config, engine_socket: str,
     """The front's public app, and the one on its metrics socket that the engine's process scrapes.
     Requests passed on are counted and logged by the engine's process, which answers them."""
     front = Front(settings, config, engine_socket)
-    app = web.Application(middlewares=[make_middleware(
-        lambda r: front.metrics if r.match_info.route.name != "pass_on" else None, unlogged=frozenset({"pass_on"}))],
-        client_max_size=settings.max_body_bytes)
+    app = web.Application(middlewares=[make_middleware(lambda r: front.metrics, lambda r: r.get(PASSED_ON, False))],
+                          client_max_size=settings.max_body_bytes)
     app.router.add_route("POST", "/api/v2/alerts", front.post_alerts, name="alerts_post")
     app.router.add_route("*", "/{tail:.*}", front.pass_on, name="pass_on")
     app.on_startup.append(front.start)

@@ -106,7 +106,7 @@ class Metrics:
             if not self.front_sockets:
                 return await own(request)
             texts = await asyncio.gather(*(_scrape_front(path) for path in self.front_sockets))
-            fronts = [fam for text in texts if text for fam in openmetrics_families(text)]
+            fronts = [fam for text in texts if text for fam in _families(text)]
             merged = CollectorRegistry(auto_describe=False)
             merged.register(_Summed(self.registry, fronts))
             return await make_aiohttp_handler(merged)(request)
@@ -124,6 +124,13 @@ async def _scrape_front(path: str) -> str:
                 return await resp.text() if resp.status == 200 else ""
     except (aiohttp.ClientError, OSError, TimeoutError):
         return ""
+
+
+def _families(text: str) -> list[Metric]:
+    try:
+        return list(openmetrics_families(text))
+    except ValueError:  # a front cut short mid-answer: its counts show at the next scrape
+        return []
 
 
 class _Summed(Collector):

@@ -61,9 +61,10 @@ def client_address(request: web.Request) -> str | None:
     return request.remote or request.headers.get("X-Forwarded-For")
 
 
-def make_middleware(metrics_for: Callable[[web.Request], object], unlogged: frozenset[str] = frozenset()) -> Callable:
-    """`unlogged`: handlers whose requests get no access line here (a front's passed-on requests
-    are logged by the engine's process, which answers them)."""
+def make_middleware(metrics_for: Callable[[web.Request], object],
+                    answered_elsewhere: Callable[[web.Request], bool] = lambda r: False) -> Callable:
+    """`answered_elsewhere`: requests that get no access line and no count here (those a front
+    passed on: the engine's process, which answered them, logs and counts them)."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -96,11 +97,12 @@ def make_middleware(metrics_for: Callable[[web.Request], object], unlogged: froz
                                         body=apijson.error_body(500, f"internal server error (trace id {trace_id})"))
             status = raised.status if raised is not None else response.status
             seconds = time.perf_counter() - started
-            metrics = metrics_for(request)
+            elsewhere = answered_elsewhere(request)
+            metrics = None if elsewhere else metrics_for(request)
             if metrics is not None:
                 metrics.http_requests.labels(name, request.method, str(status)).inc()  # type: ignore[attr-defined]
                 metrics.http_duration.labels(name).observe(seconds)  # type: ignore[attr-defined]
-            if name not in unlogged:
+            if not elsewhere:
                 (log.debug if name in _QUIET and status < 400 else log.info)(
                     "request", method=request.method, path=request.path, status=status,
                     duration_ms=round(seconds * 1000, 2), remote=client_address(request), handler=name,
