@@ -1,4 +1,5 @@
-"""A front process (docs/inbox.md): takes `POST /api/v2/alerts` into the inbox, passes the rest on.
+"""A front process (docs/inbox.md): takes alerts (`POST /api/v2/alerts`, `POST /webhook`) into the
+inbox, passes the rest on.
 
 `alertbot serve --ingest-workers N` runs the engine in one process and N of these on the public
 port (SO_REUSEPORT). A front validates alerts exactly as the engine's handler does (same
@@ -30,6 +31,7 @@ from bot.server.metrics import FrontMetrics
 from bot.server.middleware import make_middleware, traceparent
 from bot.server.openapi import ApiError, check_content_type, postable_alerts
 from bot.server.settings import Settings
+from bot.server.webhook_payload import check_credentials, refuse_invalid, webhook_body_alerts
 from bot.store.base import StoreUnavailable
 from bot.store.sql import SqlStore
 
@@ -178,22 +180,37 @@ class Front:
             check_content_type(request.headers.get("Content-Type"))
         now = Timestamp.now()
         alerts, errors = postable_alerts(body, now, self.config.resolve_timeout, self.config.matchers_mode)
-        valid = len(alerts)
-        if valid:
-            try:
-                await self.store.open(migrate=False)
-                waiting = await self.inbox.backlog()
-                if waiting > MAX_INBOX_BODIES:
-                    log.warning("alerts refused: overloaded", source="api", alerts=valid, waiting_requests=waiting)
-                    raise ApiError.payload(
-                        503, f"alertbot is overloaded ({waiting} requests are waiting to be applied); retry later"
-                    ).with_headers(UNAVAILABLE_HEADERS)
-                await self.inbox.put(now.ns, "api", body)
-            except StoreUnavailable as exc:
-                raise not_stored("api", valid, exc) from None
+        await self._store(now, "api", body, len(alerts))
         if errors:
             raise ApiError.payload(400, ERROR_SEPARATOR.join(errors))
         return web.Response(status=200)
+
+    async def post_webhook(self, request: web.Request) -> web.Response:
+        """`post_webhook` of the engine (Alertmanager's webhook), into the inbox likewise."""
+        check_credentials(self.settings.webhook_auth, request)
+        body = await read_body(request, self.settings.max_body_bytes)
+        now = Timestamp.now()
+        alerts, errors = webhook_body_alerts(body, now, self.config.resolve_timeout, self.config.matchers_mode)
+        await self._store(now, "webhook", body, len(alerts))
+        if errors:
+            raise refuse_invalid(errors)
+        return web.Response(status=200)
+
+    async def _store(self, now: Timestamp, source: str, body: bytes, valid: int) -> None:
+        """Commits a body with `valid` alerts in it to the inbox, or raises the 503 that says why not."""
+        if not valid:
+            return
+        try:
+            await self.store.open(migrate=False)
+            waiting = await self.inbox.backlog()
+            if waiting > MAX_INBOX_BODIES:
+                log.warning("alerts refused: overloaded", source=source, alerts=valid, waiting_requests=waiting)
+                raise ApiError.payload(
+                    503, f"alertbot is overloaded ({waiting} requests are waiting to be applied); retry later"
+                ).with_headers(UNAVAILABLE_HEADERS)
+            await self.inbox.put(now.ns, source, body)
+        except StoreUnavailable as exc:
+            raise not_stored(source, valid, exc) from None
 
     async def pass_on(self, request: web.Request) -> web.StreamResponse:
         """Any other request, to the engine process as it came (raw body: signatures still verify)."""
@@ -234,6 +251,7 @@ def create_front_app(settings: Settings, config: Config, engine_socket: str,
     app = web.Application(middlewares=[make_middleware(lambda r: front.metrics, lambda r: r.get(PASSED_ON, False))],
                           client_max_size=settings.max_body_bytes)
     app.router.add_route("POST", "/api/v2/alerts", front.post_alerts, name="alerts_post")
+    app.router.add_route("POST", "/webhook", front.post_webhook, name="webhook")
     app.router.add_route("*", "/{tail:.*}", front.pass_on, name="pass_on")
     app.on_startup.append(front.start)
     app.on_cleanup.append(front.stop)

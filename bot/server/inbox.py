@@ -18,6 +18,7 @@ from bot.engine.timestamp import Timestamp
 from bot.logging import get_logger
 from bot.server.metrics import Metrics
 from bot.server.openapi import ApiError, postable_alerts
+from bot.server.webhook_payload import webhook_body_alerts
 from bot.store.base import Store, StoreUnavailable
 from bot.store.rows import InboxRow
 
@@ -30,10 +31,11 @@ CATCH_UP_TIMEOUT_S = 10.0
 
 
 def alerts_of(row: InboxRow, resolve_timeout: float, mode: str) -> tuple[list[Alert], int]:
-    """The valid alerts of a stored `POST /api/v2/alerts` body as post_alerts takes them, and how
-    many were invalid (the front already answered 400 for those)."""
+    """The valid alerts of a stored body (`POST /api/v2/alerts` or `POST /webhook`, as the
+    handlers take them), and how many were invalid (the front already answered 400 for those)."""
+    take = webhook_body_alerts if row.source == "webhook" else postable_alerts
     try:
-        alerts, errors = postable_alerts(row.body, Timestamp(row.received_ns), resolve_timeout, mode)
+        alerts, errors = take(row.body, Timestamp(row.received_ns), resolve_timeout, mode)
     except ApiError:
         return [], 1
     return alerts, len(errors)
@@ -79,11 +81,14 @@ class InboxApplier:
             return 0
         config = self.engine.config
         alerts: list[Alert] = []
-        invalid = 0
+        counts: dict[tuple[str, str], int] = {}
         for row in rows:
             got, bad = alerts_of(row, config.resolve_timeout, config.matchers_mode)
             alerts.extend(got)
-            invalid += bad
+            source = "webhook" if row.source == "webhook" else "api"
+            for result, n in (("accepted", len(got)), ("invalid", bad)):
+                if n:
+                    counts[source, result] = counts.get((source, result), 0) + n
         while True:
             try:
                 future = self.engine.enqueue_alerts(alerts, [r.id for r in rows])
@@ -91,10 +96,8 @@ class InboxApplier:
             except Overloaded:
                 await asyncio.sleep(0.05)  # the engine's queue is full: fronts see the backlog and answer 503
         await future
-        if alerts:
-            self.metrics.alerts_received.labels("api", "accepted").inc(len(alerts))
-        if invalid:
-            self.metrics.alerts_received.labels("api", "invalid").inc(invalid)
+        for (source, result), n in counts.items():
+            self.metrics.alerts_received.labels(source, result).inc(n)
         return len(rows)
 
     async def catch_up(self) -> None:

@@ -21,6 +21,18 @@ from tests.server.conftest import NULL_CONFIG, hook_config
 pytestmark = [pytest.mark.slow]
 
 JSON = {"Content-Type": "application/json"}
+TOKEN = "t0ken-4e1d"
+HOOK = {**JSON, "Authorization": f"Bearer {TOKEN}"}
+
+
+def webhook_body(*labels: str) -> bytes:
+    alerts = ",".join(f'{{"status":"firing","labels":{lb},"annotations":{{}},"startsAt":"2026-01-01T00:00:00Z",'
+                      f'"endsAt":"0001-01-01T00:00:00Z","generatorURL":"","fingerprint":"0123456789abcdef"}}'
+                      for lb in labels)
+    return (b'{"version":"4","groupKey":"{}:{}","truncatedAlerts":0,"status":"firing","receiver":"bot",'
+            b'"groupLabels":{},"commonLabels":{},"commonAnnotations":{},"externalURL":"http://am:9093",'
+            b'"alerts":[' + alerts.encode() + b"]}")
+
 
 # What clients send that the server must answer in Alertmanager's words: the same from a front.
 REQUESTS: list[tuple[str, str, dict[str, str], bytes]] = [
@@ -40,6 +52,13 @@ REQUESTS: list[tuple[str, str, dict[str, str], bytes]] = [
     ("GET", "/api/v2/receivers", {}, b""),
     ("GET", "/-/healthy", {}, b""),
     ("GET", "/-/ready", {}, b""),
+    ("POST", "/webhook", JSON, webhook_body('{"alertname":"Hooked"}')),  # no credentials: 401
+    ("POST", "/webhook", {**JSON, "Authorization": "Bearer wrong"}, webhook_body('{"alertname":"Hooked"}')),
+    ("POST", "/webhook", HOOK, webhook_body('{"alertname":"Hooked"}', '{"":"x"}')),  # one stored, one refused: 400
+    ("POST", "/webhook", HOOK, webhook_body('{"alertname":"Hooked"}')),
+    ("POST", "/webhook", HOOK, b""),
+    ("POST", "/webhook", HOOK, b'{"version":"4","alerts":[{'),
+    ("POST", "/webhook", HOOK, b"x" * 3000),
 ]
 
 
@@ -54,13 +73,24 @@ async def answers(base: str) -> list[tuple[int, bytes, str | None]]:
 
 async def test_fronts_answer_as_the_engine_does(bot_factory) -> None:  # type: ignore[no-untyped-def]
     args = ["--max-body-size", "2KiB"]
-    one = bot_factory(NULL_CONFIG, args, name="one")
-    fronted = bot_factory(NULL_CONFIG, [*args, "--ingest-workers", "2"], name="fronted")
+    env = {"ALERTBOT_WEBHOOK_BEARER_TOKEN": TOKEN}
+    one = bot_factory(NULL_CONFIG, [*args, "--ingest-workers", "0"], name="one", env=env)
+    fronted = bot_factory(NULL_CONFIG, [*args, "--ingest-workers", "2"], name="fronted", env=env)
     got, want = await answers(fronted.url), await answers(one.url)
     for (method, path, _, body), g, w in zip(REQUESTS, got, want, strict=True):
         assert g == w, f"{method} {path} {body[:40]!r}: front answered {g}, one process {w}"
     assert [status for status, _, _ in got][:3] == [200, 400, 400]
     assert got[7][0] == 413
+    assert [status for status, _, _ in got][-7:] == [401, 401, 400, 200, 400, 400, 413]
+    async with aiohttp.ClientSession() as s:  # what the webhook posts stored, through the front too
+        async with s.get(fronted.url + "/api/v2/alerts", params={"filter": 'alertname="Hooked"'}) as r:
+            assert len(await r.json()) == 1
+        async with s.get(fronted.url + "/metrics") as r:
+            metrics = await r.text()
+    assert 'alertbot_alerts_received_total{result="accepted",source="webhook"} 2.0' in metrics
+    assert 'alertbot_alerts_received_total{result="invalid",source="webhook"} 1.0' in metrics
+    hooks = [r for r in fronted.log_records() if r.get("message") == "request" and r.get("path") == "/webhook"]
+    assert len(hooks) == 7 and all(r.get("process", "").startswith("front-") for r in hooks), hooks
 
 
 async def test_accepted_alerts_are_seen_at_once(bot_factory) -> None:  # type: ignore[no-untyped-def]
