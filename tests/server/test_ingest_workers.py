@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.fixtures.process import process_alive
 from tests.server.conftest import NULL_CONFIG, hook_config
 
 pytestmark = [pytest.mark.slow]
@@ -122,14 +123,6 @@ def children(pid: int) -> list[int]:
     return [int(x) for x in out.split()]
 
 
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 async def test_kill9_of_the_engine_loses_no_accepted_alert(bot_factory, recorder) -> None:  # type: ignore[no-untyped-def]
     config = hook_config(recorder.url)
     bot = bot_factory(config, ["--ingest-workers", "1"], name="bot")
@@ -144,9 +137,9 @@ async def test_kill9_of_the_engine_loses_no_accepted_alert(bot_factory, recorder
     bot.signal(signal.SIGKILL)
     bot.proc.wait(10)
     deadline = time.monotonic() + 5
-    while any(alive(p) for p in fronts) and time.monotonic() < deadline:
+    while any(process_alive(p) for p in fronts) and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
-    assert not any(alive(p) for p in fronts), "a front process outlived its engine"
+    assert not any(process_alive(p) for p in fronts), "a front process outlived its engine"
     assert recorder.received == []
 
     again = bot_factory(config, [], name="bot")  # same database, one process: applies what was left

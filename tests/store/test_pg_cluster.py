@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from tests.fixtures.process import process_alive
 from tests.store.pg import PostgresCluster, remove_abandoned_clusters
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,17 +32,9 @@ def test_abandoned_clusters_are_stopped_and_removed() -> None:
     remove_abandoned_clusters()
     assert not base.exists()
     deadline = time.monotonic() + 10  # the postmaster removes its pid file just before it exits
-    while running(postmaster) and time.monotonic() < deadline:
+    while process_alive(postmaster) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not running(postmaster)
-
-
-def running(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
+    assert not process_alive(postmaster)
 
 
 def test_a_live_owners_cluster_is_left_alone(postgres_cluster: PostgresCluster) -> None:
