@@ -123,6 +123,11 @@ class Upkeep:
         async with self._sync_lock:
             return await self._sync(engine, upstream, only, verbose)
 
+    @staticmethod
+    def _created_line(upstream: Any, meta: dict[str, Any], s: Any) -> str:
+        return (f"Also created in the upstream Alertmanager ({escape_text(upstream.where)}) as "
+                f"{code(meta['upstream'], 40)}, created by {escape_text(meta.get('name') or s.created_by)}.")
+
     async def _sync(self, engine: Any, upstream: Any, only: Sequence[str] | None, verbose: bool) -> list[str]:
         owed = [(sid, dict(meta)) for (ns, sid), meta in list(engine.kv.items())
                 if ns == NS_SILENCE and isinstance(meta, dict) and meta.get("pending")
@@ -130,6 +135,18 @@ class Upkeep:
         lines: list[str] = []
         done: dict[str, dict[str, Any]] = {}
         asked = {sid: meta["pending"] for sid, meta in owed}
+        if verbose and only is not None:
+            # A silence the periodic mirroring took while this call waited for the lock: what it
+            # did is said all the same (the command's reply must not depend on who came first).
+            for sid in only:
+                meta = engine.kv.get((NS_SILENCE, sid))
+                if sid in asked or not isinstance(meta, dict) or not meta.get("upstream") or meta.get("pending"):
+                    continue
+                s = engine.silences.by_id.get(sid)
+                if s is None or s.state(Timestamp.now()) == "expired":
+                    lines.append(f"Expired in the upstream Alertmanager too ({escape_text(upstream.where)}).")
+                else:
+                    lines.append(self._created_line(upstream, meta, s))
         for sid, meta in owed:
             s = engine.silences.by_id.get(sid)
             action = meta["pending"]
@@ -149,8 +166,7 @@ class Upkeep:
                                                               meta.get("upstream", "") if action == "update" else "")
                         meta["upstream"] = am_id
                         if verbose:
-                            lines.append(f"Also created in the upstream Alertmanager ({escape_text(upstream.where)}) "
-                                         f"as {code(am_id, 40)}, created by {escape_text(meta.get('name') or s.created_by)}.")
+                            lines.append(self._created_line(upstream, meta, s))
                 meta["pending"] = ""
                 meta.pop("error", None)
                 done[sid] = meta
