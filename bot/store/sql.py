@@ -390,6 +390,8 @@ class SqlStore:
         self.name = (f"{driver}:///{self.url.database or ':memory:'}" if self.dialect == "sqlite"
                      else self.url.render_as_string(hide_password=True))
         self._sql: _SqliteSql | _PostgresSql = _SqliteSql() if self.dialect == "sqlite" else _PostgresSql()
+        # The inbox INSERT in this dialect, for a writer outside SQLAlchemy (bot.server.front).
+        self.inbox_insert_sql = self._sql.inbox_insert
         self.retention_ns = int(outbox_retention_s * 1e9)
         self.purge_interval_s = purge_interval_s
         self._busy_timeout_s = busy_timeout_s
