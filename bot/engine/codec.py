@@ -23,3 +23,38 @@ def alert_from_row(r: AlertRow) -> Alert:
     return Alert(orjson.loads(r.labels), orjson.loads(r.annotations), Timestamp(r.starts_at_ns, r.starts_at_offset),
                  Timestamp(r.ends_at_ns, r.ends_at_offset), r.generator_url, Timestamp(r.updated_at_ns), r.timeout,
                  r.fingerprint)
+
+
+# -- alerts as a front process validated them (docs/inbox.md)
+#
+# One JSON array per alert: labels, annotations, startsAt (ns, UTC offset), endsAt (ns, UTC
+# offset; null when the client sent none), generatorURL, fingerprint. Everything is defaulted
+# and checked but the one thing that depends on configuration: `endsAt` from
+# `resolve_timeout`, which the engine applies with the configuration it runs when it takes the
+# alerts (a reload between the front's answer and then changes it, as it would have inside
+# one process).
+
+def validated_to_bytes(alerts: list[Alert]) -> bytes:
+    # Validated text is valid UTF-8 (Go's JSON decoding, emulated, already replaced lone surrogates).
+    return orjson.dumps([[a.labels, a.annotations, a.starts_at.ns, a.starts_at.offset,
+                          None if a.timeout else a.ends_at.ns, a.ends_at.offset, a.generator_url, a.fingerprint]
+                         for a in alerts])
+
+
+def validated_from_bytes(body: bytes, now: Timestamp, resolve_timeout: float) -> tuple[list[Alert], int]:
+    """The alerts of `validated_to_bytes` received at `now`, and how many end before they start
+    with this `resolve_timeout` (`to_alert` refuses those; only a shorter timeout than the
+    front's can make one)."""
+    default_end = now.add(resolve_timeout)
+    out: list[Alert] = []
+    refused = 0
+    for labels, notes, starts_ns, starts_offset, ends_ns, ends_offset, url, fp in orjson.loads(body):
+        if ends_ns is None:
+            if default_end.ns < starts_ns:
+                refused += 1
+                continue
+            out.append(Alert(labels, notes, Timestamp(starts_ns, starts_offset), default_end, url, now, True, fp))
+        else:
+            out.append(Alert(labels, notes, Timestamp(starts_ns, starts_offset),
+                             Timestamp(ends_ns, ends_offset), url, now, False, fp))
+    return out, refused

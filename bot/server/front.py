@@ -3,7 +3,7 @@ inbox, passes the rest on.
 
 `alertbot serve --ingest-workers N` runs the engine in one process and N of these on the public
 port (SO_REUSEPORT). A front validates alerts exactly as the engine's handler does (same
-statuses and messages), commits the request body to the inbox, many requests per transaction,
+statuses and messages), commits the valid alerts to the inbox, many requests per transaction,
 and answers; the engine applies the inbox in its own process (bot.server.inbox). Every other
 request goes, unchanged, to the engine over a Unix socket.
 """
@@ -20,6 +20,8 @@ import structlog
 from aiohttp import web
 
 from bot.config import Config
+from bot.engine.alert import Alert
+from bot.engine.codec import validated_to_bytes
 from bot.engine.timestamp import Timestamp
 from bot.logging import get_logger
 from bot.server import apijson
@@ -181,8 +183,9 @@ class Front:
             check_content_type(request.headers.get("Content-Type"))
         now = Timestamp.now()
         alerts, errors = postable_alerts(body, now, self.config.resolve_timeout, self.config.matchers_mode)
-        await self._store(now, "api", body, len(alerts))
+        await self._store(now, "api", alerts)
         if errors:
+            self.metrics.alerts_received.labels("api", "invalid").inc(len(errors))
             raise ApiError.payload(400, ERROR_SEPARATOR.join(errors))
         return web.Response(status=200)
 
@@ -192,25 +195,31 @@ class Front:
         body = await read_body(request, self.settings.max_body_bytes)
         now = Timestamp.now()
         alerts, errors = webhook_body_alerts(body, now, self.config.resolve_timeout, self.config.matchers_mode)
-        await self._store(now, "webhook", body, len(alerts))
+        await self._store(now, "webhook", alerts)
         if errors:
+            self.metrics.alerts_received.labels("webhook", "invalid").inc(len(errors))
             raise refuse_invalid(errors)
         return web.Response(status=200)
 
-    async def _store(self, now: Timestamp, source: str, body: bytes, valid: int) -> None:
-        """Commits a body with `valid` alerts in it to the inbox, or raises the 503 that says why not."""
-        if not valid:
+    async def _store(self, now: Timestamp, source: str, alerts: list[Alert]) -> None:
+        """Commits the valid alerts of a request to the inbox, or raises the 503 that says why not.
+        Stored as validated, so that the engine does not parse and check them a second time. The
+        engine counts them as accepted when it applies them."""
+        if not alerts:
             return
+        valid = len(alerts)
         try:
             await self.store.open(migrate=False)
             waiting = await self.inbox.backlog()
             if waiting > MAX_INBOX_BODIES:
+                self.metrics.alerts_received.labels(source, "unavailable").inc(valid)
                 log.warning("alerts refused: overloaded", source=source, alerts=valid, waiting_requests=waiting)
                 raise ApiError.payload(
                     503, f"alertbot is overloaded ({waiting} requests are waiting to be applied); retry later"
                 ).with_headers(UNAVAILABLE_HEADERS)
-            await self.inbox.put(now.ns, source, body)
+            await self.inbox.put(now.ns, f"{source}:validated", validated_to_bytes(alerts))
         except StoreUnavailable as exc:
+            self.metrics.alerts_received.labels(source, "unavailable").inc(valid)
             raise not_stored(source, valid, exc) from None
 
     async def pass_on(self, request: web.Request) -> web.StreamResponse:

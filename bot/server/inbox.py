@@ -1,10 +1,9 @@
 """The engine's side of the inbox (docs/inbox.md): applying what front processes stored.
 
-A front validates `POST /api/v2/alerts` and commits the body to the `inbox` table before it
-answers. Here the engine takes the oldest bodies, validates and defaults them again exactly as
-`post_alerts` does, with the time each request was received as `now`, and ingests them; the
-commit that stores the alerts deletes the rows (Changes.inbox_delete), so a body is applied
-once, also across a kill -9.
+A front validates `POST /api/v2/alerts` and `POST /webhook` and commits the valid alerts to the
+`inbox` table before it answers. Here the engine takes the oldest rows, applies `resolve_timeout`
+with the time each request was received as `now`, and ingests them; the commit that stores the
+alerts deletes the rows (Changes.inbox_delete), so a row is applied once, also across a kill -9.
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ import asyncio
 import time
 
 from bot.engine.alert import Alert
+from bot.engine.codec import validated_from_bytes
 from bot.engine.engine import Engine, Overloaded
 from bot.engine.timestamp import Timestamp
 from bot.logging import get_logger
@@ -28,17 +28,27 @@ TAKE_ROWS = 200  # bodies per engine cycle: thousands of alerts, so a cycle's fi
 IDLE_MAX_S = 0.05  # polling backs off to this while the inbox is empty and fronts run here
 IDLE_MAX_NO_FRONTS_S = 0.5  # ...and to this without: only other replicas' fronts write to it
 CATCH_UP_TIMEOUT_S = 10.0
+VALIDATED = frozenset(("api:validated", "webhook:validated"))  # rows of `validated_to_bytes`
 
 
 def alerts_of(row: InboxRow, resolve_timeout: float, mode: str) -> tuple[list[Alert], int]:
-    """The valid alerts of a stored body (`POST /api/v2/alerts` or `POST /webhook`, as the
-    handlers take them), and how many were invalid (the front already answered 400 for those)."""
+    """The valid alerts of a stored row, and how many were invalid (the front already answered
+    400 for those). A front stores the alerts it validated (`api:validated`, `webhook:validated`);
+    a request body as it came (`api`, `webhook`, as earlier versions stored it) is validated here
+    as the handlers do."""
+    if row.source in VALIDATED:
+        return validated_from_bytes(row.body, Timestamp(row.received_ns), resolve_timeout)
     take = webhook_body_alerts if row.source == "webhook" else postable_alerts
     try:
         alerts, errors = take(row.body, Timestamp(row.received_ns), resolve_timeout, mode)
     except ApiError:
         return [], 1
     return alerts, len(errors)
+
+
+def source_of(row: InboxRow) -> str:
+    """The way in, as alerts_received counts it."""
+    return "webhook" if row.source.startswith("webhook") else "api"
 
 
 class InboxApplier:
@@ -85,7 +95,7 @@ class InboxApplier:
         for row in rows:
             got, bad = alerts_of(row, config.resolve_timeout, config.matchers_mode)
             alerts.extend(got)
-            source = "webhook" if row.source == "webhook" else "api"
+            source = source_of(row)
             for result, n in (("accepted", len(got)), ("invalid", bad)):
                 if n:
                     counts[source, result] = counts.get((source, result), 0) + n

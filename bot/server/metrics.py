@@ -38,6 +38,12 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2
 FRONT_SCRAPE_TIMEOUT_S = 2.0
 
 
+def _alerts_received(r: CollectorRegistry) -> Counter:
+    return Counter("alertbot_alerts_received", "Alerts received, by way in (api, webhook) and result "
+                   "(accepted: stored; invalid: refused by validation; unavailable: not stored, answered 503).",
+                   ["source", "result"], registry=r)
+
+
 def _http_instruments(r: CollectorRegistry) -> tuple[Counter, Histogram]:
     return (Counter("alertbot_http_requests", "HTTP requests served, by handler and status code.",
                     ["handler", "method", "code"], registry=r),
@@ -46,11 +52,14 @@ def _http_instruments(r: CollectorRegistry) -> tuple[Counter, Histogram]:
 
 
 class FrontMetrics:
-    """A front process's instruments: the requests it answers itself (`POST /api/v2/alerts`).
-    The engine's process adds them into its own `/metrics` at each scrape (Metrics.handler)."""
+    """A front process's instruments: the requests it answers itself (`POST /api/v2/alerts`,
+    `POST /webhook`) and the alerts it refused (invalid, or not stored: the engine counts those it
+    applies as accepted). The engine's process adds them into its own `/metrics` at each scrape
+    (Metrics.handler)."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self.alerts_received = _alerts_received(self.registry)
         self.http_requests, self.http_duration = _http_instruments(self.registry)
 
     def exposition(self) -> bytes:
@@ -63,10 +72,7 @@ class Metrics:
         r = self.registry
         # The Unix sockets where this server's front processes serve their FrontMetrics.
         self.front_sockets: list[str] = []
-        self.alerts_received = Counter(
-            "alertbot_alerts_received", "Alerts received, by way in (api, webhook) and result "
-            "(accepted: stored; invalid: refused by validation; unavailable: not stored, answered 503).",
-            ["source", "result"], registry=r)
+        self.alerts_received = _alerts_received(r)
         self.http_requests, self.http_duration = _http_instruments(r)
         self.notifications = Counter(
             "alertbot_notification_attempts", "Notification delivery attempts, by integration and outcome "

@@ -108,11 +108,11 @@ class AuditRow:
 
 @dataclass(slots=True)
 class InboxRow:
-    """A request body a front process committed; the engine applies it as received at `received_ns`."""
+    """Alerts a front process committed; the engine applies them as received at `received_ns`."""
 
     id: int  # assigned by the store, increasing in commit order
     received_ns: int
-    source: str  # "api" (POST /api/v2/alerts) or "webhook"
+    source: str  # "api" (POST /api/v2/alerts) or "webhook", ":validated" when `body` is the validated form
     body: bytes
 
 

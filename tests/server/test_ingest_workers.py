@@ -204,6 +204,10 @@ async def test_a_front_refuses_with_503_while_the_engine_lags(bot_factory) -> No
     async with aiohttp.ClientSession() as s:  # the engine catches up; nothing accepted was lost
         async with s.get(bot.url + "/api/v2/alerts", params={"filter": 'alertname="Lag"'}) as r:
             assert len(await r.json()) == accepted
+        async with s.get(bot.url + "/metrics") as r:  # the front counts what it refused, the engine what it applied
+            metrics = await r.text()
+        assert 'alertbot_alerts_received_total{result="unavailable",source="api"} 1.0' in metrics
+        assert f'alertbot_alerts_received_total{{result="accepted",source="api"}} {accepted}.0' in metrics
         async with s.post(bot.url + "/api/v2/alerts", data=b'[{"labels":{"alertname":"After"}}]', headers=JSON) as r:
             assert r.status == 200
 
