@@ -62,6 +62,13 @@ class DeliveryWorker:
         for task in list(self._running.values()):
             task.cancel()
 
+    async def close(self) -> None:
+        """stop(), and returns once every attempt in flight has ended: called before the HTTP
+        client they use is closed, where each would fail with an error of its own instead."""
+        running = list(self._running.values())
+        self.stop()
+        await asyncio.gather(*running, return_exceptions=True)
+
     def submit(self, rows: Sequence[OutboxRow]) -> None:
         if self._stopped:
             return

@@ -218,6 +218,8 @@ class Runtime:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+        if self.worker is not None:
+            await self.worker.close()  # undelivered rows resume at the next start
         if self.http is not None:
             await self.http.close()
         if self.store is not None:

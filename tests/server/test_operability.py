@@ -229,4 +229,43 @@ def test_sigterm_stops_cleanly(bot_factory) -> None:
     assert "Traceback" not in bot.log_text()
 
 
+
+async def test_sigterm_with_deliveries_in_flight_stops_cleanly(bot_factory) -> None:
+    """Stopping while webhook attempts hang (64 at the receiver, more waiting for a slot): they
+    end before the HTTP client closes, with no error, and resume at the next start."""
+    arrived = 0
+
+    async def hang(request: web.Request) -> web.Response:
+        nonlocal arrived
+        arrived += 1
+        await asyncio.sleep(60)
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/hook", hang)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        bot: BotServer = bot_factory(CONFIG_A.format(url=f"http://127.0.0.1:{port}/hook"))
+        alerts = [{"labels": {"alertname": f"Hang{i}"}} for i in range(100)]
+        async with aiohttp.ClientSession() as s:
+            async with s.post(bot.url + "/api/v2/alerts", json=alerts) as r:
+                assert r.status == 200
+        deadline = time.monotonic() + 20
+        while arrived < 64 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert arrived >= 64
+        assert await asyncio.to_thread(bot.stop) == 0
+    finally:
+        await runner.cleanup()
+    records = bot.log_records()
+    messages = [r.get("message") for r in records]
+    stopping = records[messages.index("shutting down"):]
+    assert "stopped" in messages and "Traceback" not in bot.log_text()
+    assert [r["message"] for r in stopping if r.get("level") in ("error", "critical")] == []
+
+
 pytestmark = pytest.mark.xdist_group("operability")
