@@ -34,11 +34,18 @@ def alert_from_row(r: AlertRow) -> Alert:
 # alerts (a reload between the front's answer and then changes it, as it would have inside
 # one process).
 
+def validated_entry(labels: dict[str, str], annotations: dict[str, str], starts: Timestamp, ends: Timestamp | None,
+                    url: str, fp: int) -> list:
+    """One alert of the validated form; `ends` None when the client sent none."""
+    if ends is None:
+        return [labels, annotations, starts.ns, starts.offset, None, 0, url, fp]
+    return [labels, annotations, starts.ns, starts.offset, ends.ns, ends.offset, url, fp]
+
+
 def validated_to_bytes(alerts: list[Alert]) -> bytes:
     # Validated text is valid UTF-8 (Go's JSON decoding, emulated, already replaced lone surrogates).
-    return orjson.dumps([[a.labels, a.annotations, a.starts_at.ns, a.starts_at.offset,
-                          None if a.timeout else a.ends_at.ns, a.ends_at.offset, a.generator_url, a.fingerprint]
-                         for a in alerts])
+    return orjson.dumps([validated_entry(a.labels, a.annotations, a.starts_at, None if a.timeout else a.ends_at,
+                                         a.generator_url, a.fingerprint) for a in alerts])
 
 
 def validated_from_bytes(body: bytes, now: Timestamp, resolve_timeout: float) -> tuple[list[Alert], int]:

@@ -20,7 +20,6 @@ import structlog
 from aiohttp import web
 
 from bot.config import Config
-from bot.engine.alert import Alert
 from bot.engine.codec import validated_to_bytes
 from bot.engine.timestamp import Timestamp
 from bot.logging import get_logger
@@ -31,7 +30,7 @@ from bot.server.common import UNAVAILABLE_HEADERS
 from bot.server.ingestion import not_stored
 from bot.server.metrics import FrontMetrics
 from bot.server.middleware import make_middleware, traceparent
-from bot.server.openapi import ApiError, check_content_type, postable_alerts
+from bot.server.openapi import ApiError, check_content_type, postable_alerts, validated_postable_alerts
 from bot.server.settings import Settings
 from bot.server.webhook_payload import check_credentials, refuse_invalid, webhook_body_alerts
 from bot.store.base import StoreUnavailable
@@ -182,8 +181,12 @@ class Front:
         if body:
             check_content_type(request.headers.get("Content-Type"))
         now = Timestamp.now()
+        fast = validated_postable_alerts(body, now, self.config.resolve_timeout, self.config.matchers_mode)
+        if fast is not None:
+            await self._store(now, "api", fast[1], fast[0])
+            return web.Response(status=200)
         alerts, errors = postable_alerts(body, now, self.config.resolve_timeout, self.config.matchers_mode)
-        await self._store(now, "api", alerts)
+        await self._store(now, "api", len(alerts), validated_to_bytes(alerts))
         if errors:
             self.metrics.alerts_received.labels("api", "invalid").inc(len(errors))
             raise ApiError.payload(400, ERROR_SEPARATOR.join(errors))
@@ -195,19 +198,18 @@ class Front:
         body = await read_body(request, self.settings.max_body_bytes)
         now = Timestamp.now()
         alerts, errors = webhook_body_alerts(body, now, self.config.resolve_timeout, self.config.matchers_mode)
-        await self._store(now, "webhook", alerts)
+        await self._store(now, "webhook", len(alerts), validated_to_bytes(alerts))
         if errors:
             self.metrics.alerts_received.labels("webhook", "invalid").inc(len(errors))
             raise refuse_invalid(errors)
         return web.Response(status=200)
 
-    async def _store(self, now: Timestamp, source: str, alerts: list[Alert]) -> None:
-        """Commits the valid alerts of a request to the inbox, or raises the 503 that says why not.
-        Stored as validated, so that the engine does not parse and check them a second time. The
-        engine counts them as accepted when it applies them."""
-        if not alerts:
+    async def _store(self, now: Timestamp, source: str, valid: int, validated: bytes) -> None:
+        """Commits the `valid` alerts of a request, as validated (so that the engine does not
+        parse and check them a second time), to the inbox, or raises the 503 that says why not.
+        The engine counts them as accepted when it applies them."""
+        if not valid:
             return
-        valid = len(alerts)
         try:
             await self.store.open(migrate=False)
             waiting = await self.inbox.backlog()
@@ -217,7 +219,7 @@ class Front:
                 raise ApiError.payload(
                     503, f"alertbot is overloaded ({waiting} requests are waiting to be applied); retry later"
                 ).with_headers(UNAVAILABLE_HEADERS)
-            await self.inbox.put(now.ns, f"{source}:validated", validated_to_bytes(alerts))
+            await self.inbox.put(now.ns, f"{source}:validated", validated)
         except StoreUnavailable as exc:
             self.metrics.alerts_received.labels(source, "unavailable").inc(valid)
             raise not_stored(source, valid, exc) from None

@@ -5,6 +5,8 @@ with `resolve_timeout` applied at the engine."""
 
 from __future__ import annotations
 
+import random
+
 import orjson
 import pytest
 
@@ -12,7 +14,7 @@ from bot.engine.alert import Alert
 from bot.engine.codec import validated_to_bytes
 from bot.engine.timestamp import Timestamp
 from bot.server.inbox import alerts_of, source_of
-from bot.server.openapi import postable_alerts
+from bot.server.openapi import postable_alerts, validated_postable_alerts
 from bot.server.webhook_payload import webhook_body_alerts
 from bot.store.rows import InboxRow
 
@@ -89,3 +91,52 @@ def test_validated_rows_apply_as_the_body_would(front_timeout: float, engine_tim
 def test_the_way_in_is_counted_as_before() -> None:
     assert [source_of(InboxRow(1, 0, s, b"")) for s in ("api", "api:validated", "webhook", "webhook:validated")] \
         == ["api", "api", "webhook", "webhook"]
+
+
+def _random_alert(rng: random.Random) -> object:
+    """Mostly what Prometheus sends, with every kind of oddity now and then."""
+    def text() -> str:
+        return rng.choice(["a", "b", "x_1", "Ünï", "", "名", "a b", "\u2028", "0", "job"])
+
+    def pairs() -> object:
+        if rng.random() < 0.03:
+            return rng.choice([None, [], "x", {"a": 1}, {"a": None}])
+        return {text() if rng.random() < 0.2 else rng.choice(["alertname", "job", "instance", "sev"]):
+                text() if rng.random() < 0.2 else rng.choice(["up", "db", "1", "critical"])
+                for _ in range(rng.randint(0, 4))}
+
+    def time() -> object:
+        return rng.choice(["2026-11-27T11:00:00Z", "2026-11-27T12:30:00+02:00", "2026-11-27T11:59:59.5Z",
+                           "1970-01-01T00:00:00Z", "0001-01-01T00:00:00Z", "2026-11-27T12:06:00Z", "", None,
+                           "yesterday", 5, "2026-11-27 11:00:00Z"])
+
+    alert: dict = {"labels": pairs()}
+    for key, make in (("annotations", pairs), ("startsAt", time), ("endsAt", time),
+                      ("generatorURL", lambda: rng.choice(["http://prometheus/graph?g0.expr=up", "", "not a uri",
+                                                           "/relative", 7])),
+                      ("status", lambda: "firing")):
+        if rng.random() < (0.02 if key == "status" else 0.5):
+            alert[key] = make()
+    return alert if rng.random() > 0.01 else rng.choice([None, [], "alert"])
+
+
+@pytest.mark.parametrize("mode", ["fallback", "utf8", "classic"])
+def test_the_fronts_one_pass_agrees_with_the_exact_path(mode: str) -> None:
+    """`validated_postable_alerts` answers only where every alert is valid, and then with what
+    the exact path (postable_alerts, then validated_to_bytes) gives; most batches from
+    Prometheus take it."""
+    rng = random.Random(20261127)
+    answered = 0
+    for _ in range(3000):
+        body = orjson.dumps([_random_alert(rng) for _ in range(rng.choice([1, 1, 2, 5]))])
+        fast = validated_postable_alerts(body, RECEIVED, 300.0, mode)
+        alerts, errors = postable_alerts(body, RECEIVED, 300.0, mode) if fast is not None else ([], [])
+        if fast is not None:
+            answered += 1
+            assert errors == [] and fast == (validated_to_bytes(alerts), len(alerts)), body
+    assert answered > 300 if mode != "classic" else answered == 0
+    prometheus = orjson.dumps([{"labels": {"alertname": "Up", "instance": f"i{i}", "job": "j"},
+                                "annotations": {"summary": "s"}, "startsAt": "2026-11-27T11:00:00.5+01:00",
+                                "endsAt": "2026-11-27T12:04:00Z", "generatorURL": "http://prometheus/graph?g0.expr=up"}
+                               for i in range(100)])
+    assert (validated_postable_alerts(prometheus, RECEIVED, 300.0, mode) is None) == (mode == "classic")
