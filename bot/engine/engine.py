@@ -595,7 +595,7 @@ class Engine:
                     continue
                 g = self.groups.get(gid)
                 if g is None:
-                    g = self._new_group(route, labels, stored, now)
+                    g = self._new_group(route, dict(labels), stored, now)
                     self.groups[gid] = g
                     self._schedule(g)
                     changes.groups_upsert.append(g.to_row())
@@ -603,13 +603,12 @@ class Engine:
 
     def _group_of(self, route: Route, alert: Alert) -> tuple[str, dict[str, str]]:
         """The group id and labels of an alert on a route (cached: fingerprinting the group
-        labels of every ingested alert again is a third of the ingest path)."""
+        labels of every ingested alert again is a third of the ingest path). The labels may be
+        the cache's own: a caller that keeps them copies them."""
         opts = route.opts
         if opts.group_by_all:
-            labels = dict(alert.labels)
-            return f"{route.id}|{alert.fingerprint:016x}", labels
-        get = alert.labels.get
-        key = (route.id, tuple(get(n) for n in opts.group_by))
+            return f"{route.id}|{alert.fingerprint:016x}", alert.labels
+        key = (route.id, tuple(map(alert.labels.get, opts.group_by)))
         hit = self._group_cache.get(key)
         if hit is None:
             labels = route.group_labels(alert.labels)
@@ -617,7 +616,7 @@ class Engine:
             if len(self._group_cache) >= GROUP_CACHE_SIZE:
                 self._group_cache.clear()
             self._group_cache[key] = hit
-        return hit[0], dict(hit[1])
+        return hit
 
     # ------------------------------------------------------------------ flush
     def _apply_flush(self, g: AggrGroup, txn: Txn) -> None:
