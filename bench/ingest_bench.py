@@ -273,10 +273,12 @@ async def run_one(system: str, n: int, groups: int, batch: int, timers: tuple[st
 
 
 def raise_open_files_limit() -> int:
-    """As high as this process may (root may raise the hard limit too); returns the new limit.
-    Both servers inherit it, and the webhook receiver here needs it: Alertmanager flushing
-    100,000 groups opened over 20,000 connections at once, accept() failed with EMFILE and
-    Alertmanager's retries doubled its time (111.9 s against 52.1 s in the next run)."""
+    """As high as this process may (root may raise the hard limit, where the container lets it);
+    returns the limit. Both servers inherit it, and the webhook receiver here needs it: in one
+    run Alertmanager flushing 100,000 groups opened over 20,000 connections to it at once and
+    accept() failed with EMFILE (that run took 111.9 s; runs without the errors took 44-119 s,
+    so they were not what made it slow, but a receiver that refuses connections is not a fair
+    one). The figure is written beside the results."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     for limit in (max(hard, 1 << 20), hard):
         try:
