@@ -34,7 +34,7 @@ from bot.server.openapi import ApiError, check_content_type, postable_alerts, va
 from bot.server.settings import Settings
 from bot.server.webhook_payload import check_credentials, refuse_invalid, webhook_body_alerts
 from bot.store.base import StoreUnavailable
-from bot.store.sql import SqlStore
+from bot.store.sql import SqlStore, sqlite_busy
 
 log = get_logger("alertbot.front")
 
@@ -84,7 +84,7 @@ class _SqliteWriter:
                 c.execute("BEGIN IMMEDIATE")
                 break
             except sqlite3.OperationalError as exc:
-                if (exc.sqlite_errorcode & 0xFF) != sqlite3.SQLITE_BUSY or time.monotonic() >= deadline:
+                if not sqlite_busy(exc) or time.monotonic() >= deadline:
                     raise
                 time.sleep(self.RETRY_PAUSE_S)
         try:

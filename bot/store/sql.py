@@ -347,6 +347,11 @@ class _PostgresSql:
         return self._columns(items)  # one statement, ids in the order of the list
 
 
+def sqlite_busy(exc: sqlite3.OperationalError) -> bool:
+    """Another connection holds the lock this one needs: worth trying again."""
+    return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
 def _enable_wal(cur: Any, *, deadline: float, pause: Callable[[], object]) -> None:
     """Switch the file to WAL, waiting out another connection that is switching it too.
 
@@ -363,8 +368,7 @@ def _enable_wal(cur: Any, *, deadline: float, pause: Callable[[], object]) -> No
             cur.execute("PRAGMA journal_mode=WAL")
             return
         except sqlite3.OperationalError as exc:
-            busy = (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-            if not busy or time.monotonic() >= deadline:
+            if not sqlite_busy(exc) or time.monotonic() >= deadline:
                 raise
             pause()
 
