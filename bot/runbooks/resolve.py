@@ -1,11 +1,10 @@
 """Which runbook an alert (and an alert group) gets.
 
 For one alert, in order:
-  1. its `runbook_url` annotation, else its `runbook` annotation, rendered as a template with
-     the alert (`{{ .Labels.service }}`, or Prometheus's `{{ $labels.service }}`). When it
-     names a catalog entry (see Catalog.by_reference) the alert gets that entry, linked by
-     the annotation's URL; any other http(s) URL is an external runbook (a link only). A
-     value that fails to render or names nothing usable is noted in `problems` and skipped;
+  1. its `runbook_url` annotation, else its `runbook` annotation, as it came. When it names
+     a catalog entry (see Catalog.by_reference) the alert gets that entry, linked by the
+     annotation's URL; any other http(s) URL is an external runbook (a link only). A value
+     that names nothing usable is noted in `problems` and skipped;
   2. the most specific catalog entry whose matchers match its labels (most matchers; ties
      go to the file name that sorts first);
   3. none: "no runbook yet", with where to add one.
@@ -14,6 +13,12 @@ For a group: the runbook the most alerts match (an alert matches a runbook when 
 resolution is that runbook or the runbook's matchers match its labels); ties go to the more
 specific runbook, then the file name or URL. Alerts whose own runbook differs keep it and
 are listed in `differing`.
+
+Annotations are data, never templates. Prometheus expands a rule's `{{ $labels.x }}` before it
+sends the alert, and Alertmanager never renders what it receives; anyone who can post an alert
+writes its annotations, so rendering them would run a template of theirs, inside the engine's
+flush, on every notification of the group (a nested `range` over 40 labels took a second per
+alert). A value still holding `{{` is one Prometheus did not expand: it is reported, not run.
 """
 
 from __future__ import annotations
@@ -24,7 +29,6 @@ from typing import Literal, Protocol
 
 from bot.runbooks.catalog import Catalog
 from bot.runbooks.model import Runbook
-from bot.templates import AlertSnapshot, TemplateError
 
 Source = Literal["annotation", "catalog", "none"]
 ANNOTATIONS = ("runbook_url", "runbook")
@@ -63,15 +67,12 @@ def resolve(catalog: Catalog, labels: Mapping[str, str], annotations: Mapping[st
     """The runbook of one alert, in the order above."""
     problems: list[str] = []
     for key in ANNOTATIONS:
-        raw = (annotations or {}).get(key, "")
-        if not raw.strip():
-            continue
-        try:
-            value = render_annotation(catalog, raw, labels, annotations or {}).strip()
-        except TemplateError as exc:
-            problems.append(f"annotation {key} does not render: {exc}")
-            continue
+        value = (annotations or {}).get(key, "").strip()
         if not value:
+            continue
+        if "{{" in value:
+            problems.append(f"annotation {key} holds an unexpanded template (annotations are not rendered: "
+                            "Prometheus expands them in the alerting rule)")
             continue
         runbook = catalog.by_reference(value)
         if value.startswith(("http://", "https://")):
@@ -84,15 +85,6 @@ def resolve(catalog: Catalog, labels: Mapping[str, str], annotations: Mapping[st
         return Resolution("catalog", best, best.url, problems=tuple(problems))
     return Resolution("none", None, None, hint=catalog.hint(labels), problems=tuple(problems))
 
-
-def render_annotation(catalog: Catalog, text: str, labels: Mapping[str, str],
-                      annotations: Mapping[str, str]) -> str:
-    if "{{" not in text:
-        return text
-    if "$labels" in text:  # Prometheus's spelling, for annotations copied from rule files
-        text = "{{ $labels := .Labels }}" + text
-    alert = AlertSnapshot(labels=dict(labels), annotations=dict(annotations), fingerprint="").to_alert()
-    return catalog.templates.render(text, alert)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """Which runbook an alert and a group get: annotation over catalog, specificity, ties,
-templated URLs, mixed groups, and none."""
+annotations as data, mixed groups, and none."""
 
 from __future__ import annotations
 
@@ -93,25 +93,32 @@ def test_runbook_url_comes_before_runbook_and_runbook_may_name_an_entry(catalog:
 
 @pytest.mark.parametrize("template", [
     WIKI + "/{{ .Labels.service }}/{{ .Labels.alertname }}",
-    WIKI + "/{{ $labels.service }}/{{ $labels.alertname }}",  # Prometheus's spelling
+    WIKI + "/{{ $labels.service }}/{{ $labels.alertname }}",  # Prometheus's spelling, left unexpanded
+    "drift-{{ .Labels.model }}",
 ])
-def test_templated_annotations_render_with_the_alerts_labels(catalog: Catalog, template: str) -> None:
-    r = resolve(catalog, {"alertname": "APIHighLatency", "service": "gateway"}, {"runbook_url": template})
-    assert r.url == f"{WIKI}/gateway/APIHighLatency"
-    # rendered into a catalog reference, it brings the entry
-    r = resolve(catalog, {"alertname": "X", "model": "fraud"}, {"runbook": "drift-{{ .Labels.model }}"})
-    assert r.runbook is not None and r.runbook.name == "drift-fraud"
+def test_annotations_are_data_never_rendered(catalog: Catalog, template: str) -> None:
+    # Prometheus expands a rule's templates before sending; what arrives is the alert's data.
+    labels = {"alertname": "APIHighLatency", "service": "gateway", "model": "fraud"}
+    r = resolve(catalog, labels, {"runbook_url": template})
+    assert (r.source, r.runbook.name if r.runbook else None) == ("catalog", "api")
+    assert len(r.problems) == 1 and "unexpanded template" in r.problems[0]
+
+
+def test_a_template_bomb_in_an_annotation_costs_nothing(catalog: Catalog) -> None:
+    labels = {f"l{i:02}": "x" * 20 for i in range(40)} | {"alertname": "APIHighLatency"}
+    bomb = "{{ range .Labels }}{{ range $.Labels }}{{ range $.Labels }}{{ range $.Labels }}{{ end }}{{ end }}{{ end }}{{ end }}"
+    # Rendered, this is 40^4 = 2.56 million iterations per alert; as data it is one string test.
+    group = resolve_group(catalog, [Alert(labels, {"runbook_url": bomb, "runbook": bomb})] * 30)
+    assert group.runbook.source == "catalog"
+    assert all("unexpanded template" in p for r in group.alerts for p in r.problems)
 
 
 def test_an_unusable_annotation_is_noted_and_the_catalog_decides(catalog: Catalog) -> None:
     labels = {"alertname": "APIHighLatency"}
-    r = resolve(catalog, labels, {"runbook_url": "{{ .Labels.service"})
-    assert (r.source, r.runbook.name if r.runbook else None) == ("catalog", "api")
-    assert len(r.problems) == 1 and "does not render" in r.problems[0]
     r = resolve(catalog, labels, {"runbook": "see the wiki"})
     assert r.source == "catalog" and "neither an http(s) URL nor a runbook" in r.problems[0]
-    # an annotation that renders empty is simply absent
-    r = resolve(catalog, labels, {"runbook_url": "{{ .Labels.nothing }}"})
+    # an annotation that is only blanks is simply absent
+    r = resolve(catalog, labels, {"runbook_url": "  "})
     assert r.source == "catalog" and r.problems == ()
 
 
