@@ -1,0 +1,108 @@
+"""What clients can send that the server must answer with a clear 4xx and nothing lost: far
+timestamps, bodies that are not JSON (cross-site posts), numbers Python will not parse, bodies
+over a route's own limit, clients that send slowly or go away. Each is checked against the real
+`alertbot serve` in both of its shapes (the default, with a front process where the machine has
+more than one core, and one process, `--ingest-workers 0`): the answers must be the same."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiohttp
+import orjson
+import pytest
+
+from bot.engine.codec import validated_from_bytes, validated_to_bytes
+from bot.engine.timestamp import Timestamp
+from bot.server.openapi import postable_alerts, validated_postable_alerts
+from tests.server.conftest import NULL_CONFIG, BotServer
+
+JSON = {"Content-Type": "application/json"}
+SLACK_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+PD_SECRET = "pd-secret-1"
+MODES = {"default": [], "one process": ["--ingest-workers", "0"]}
+
+
+@pytest.fixture(scope="module")
+def bots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, BotServer]]:
+    """Both shapes of the server, with Slack and PagerDuty secrets."""
+    args: list[str] = []
+    env = {"SLACK_SIGNING_SECRET": SLACK_SECRET, "PAGERDUTY_WEBHOOK_SECRET": PD_SECRET}
+    started: dict[str, BotServer] = {}
+    try:
+        for name, extra in MODES.items():
+            workdir = tmp_path_factory.mktemp(name.replace(" ", "-"))
+            started[name] = BotServer.start(NULL_CONFIG, Path(workdir), [*args, *extra], env)
+        yield started
+    finally:
+        for bot in started.values():
+            bot.stop()
+
+
+async def _request(method: str, url: str, body: bytes = b"", headers: dict[str, str] | None = None,
+                   ) -> tuple[int, bytes]:
+    async with aiohttp.ClientSession() as s, s.request(method, url, data=body, headers=headers or {}) as r:
+        return r.status, await r.read()
+
+
+async def _alerts(bot: BotServer, matcher: str) -> list[dict]:
+    async with aiohttp.ClientSession() as s:
+        async with s.get(bot.url + "/api/v2/alerts", params={"filter": matcher}) as r:
+            assert r.status == 200
+            return await r.json()
+
+
+async def _both(bots: dict[str, BotServer], method: str, path: str, body: bytes = b"",
+                headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    """The answer of both shapes, which must be the same."""
+    got = {name: await _request(method, bot.url + path, body, headers) for name, bot in bots.items()}
+    assert len(set(got.values())) == 1, f"{method} {path} {body[:60]!r}: {got}"
+    return got["default"]
+
+
+def _no_traceback(bot: BotServer) -> None:
+    text = bot.log_text()
+    assert "Traceback" not in text and '"exception"' not in text, text[-3000:]
+
+
+# ---------------------------------------------------------------------------------- item 6
+
+FAR = ["9999-12-31T23:59:59Z", "1600-01-01T00:00:00Z", "1677-09-21T00:00:00Z", "2262-04-12T00:00:00Z",
+       "0001-01-01T00:00:01Z"]
+
+
+def test_far_instants_survive_the_inbox_row() -> None:
+    """A front stores validated alerts as JSON numbers of nanoseconds; instants outside the
+    64 bits of nanoseconds (before 1677-09-21, after 2262-04-11) are stored too, and come back
+    exactly as the engine validating the body itself would have taken them."""
+    received = Timestamp.parse("2026-11-27T12:00:00Z")
+    posted = [{"labels": {"alertname": "Near"}}]
+    posted += [{"labels": {"alertname": "EndsFar", "at": t}, "endsAt": t} for t in FAR if t > "2026"]
+    posted += [{"labels": {"alertname": "StartsFar", "at": t}, "startsAt": t} for t in FAR if t < "2026"]
+    posted += [{"labels": {"alertname": "Both", "at": t}, "startsAt": t, "endsAt": "9999-12-31T23:59:59Z"} for t in FAR]
+    body = orjson.dumps(posted)
+    alerts, errors = postable_alerts(body, received, 300.0)
+    assert errors == [] and len(alerts) == len(posted)
+    fast = validated_postable_alerts(body, received, 300.0)
+    assert fast is not None and fast == (validated_to_bytes(alerts), len(alerts))
+    back, refused = validated_from_bytes(fast[0], received, 300.0)
+    assert refused == 0
+    assert [(a.labels, a.starts_at.ns, a.ends_at.ns, a.timeout, a.fingerprint) for a in back] == \
+        [(a.labels, a.starts_at.ns, a.ends_at.ns, a.timeout, a.fingerprint) for a in alerts]
+
+
+@pytest.mark.parametrize("field, when", [("endsAt", "9999-12-31T23:59:59Z"), ("startsAt", "1600-01-01T00:00:00Z"),
+                                         ("startsAt", "1677-09-21T00:00:00Z")])
+async def test_far_timestamps_are_stored_by_both_shapes(bots: dict[str, BotServer], field: str, when: str) -> None:
+    tag = f"{field}-{when[:4]}"
+    body = json.dumps([{"labels": {"alertname": "A", "tag": tag}},
+                       {"labels": {"alertname": "B", "tag": tag}, field: when}]).encode()
+    assert await _both(bots, "POST", "/api/v2/alerts", body, JSON) == (200, b"")
+    for bot in bots.values():
+        shown = await _alerts(bot, f'tag="{tag}"')
+        assert sorted(a["labels"]["alertname"] for a in shown) == ["A", "B"]
+        far = next(a for a in shown if a["labels"]["alertname"] == "B")
+        assert far[field] == when.replace("Z", ".000Z")
+        _no_traceback(bot)
