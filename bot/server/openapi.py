@@ -16,7 +16,7 @@ import orjson
 
 from bot.engine.alert import Alert
 from bot.engine.ingest import InvalidAlert, Postable, to_alert
-from bot.engine.codec import validated_entry
+from bot.engine.codec import entries_to_bytes, validated_entry
 from bot.engine.timestamp import ZERO, ZERO_NS, Timestamp
 from bot.routing.labels import fingerprint, go_quote
 from bot.server import apijson
@@ -279,7 +279,7 @@ def validated_postable_alerts(body: bytes, now: Timestamp, resolve_timeout: floa
             out.append(validated_entry(labels, annotations, starts, ends, p.generator_url, fingerprint(labels)))
     if not out:
         return None
-    return orjson.dumps(out), len(out)
+    return entries_to_bytes(out), len(out)
 
 
 @dataclass(slots=True)
