@@ -6,6 +6,8 @@ more than one core, and one process, `--ingest-workers 0`): the answers must be 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,9 +64,14 @@ async def _both(bots: dict[str, BotServer], method: str, path: str, body: bytes 
     return got["default"]
 
 
-def _no_traceback(bot: BotServer) -> None:
-    text = bot.log_text()
-    assert "Traceback" not in text and '"exception"' not in text, text[-3000:]
+@pytest.fixture
+def quiet(bots: dict[str, BotServer]) -> Iterator[None]:
+    """No traceback reaches either server's log during the test."""
+    marks = {name: len(bot.log_text()) for name, bot in bots.items()}
+    yield
+    for name, bot in bots.items():
+        text = bot.log_text()[marks[name]:]
+        assert "Traceback" not in text and '"exception"' not in text, f"{name}: {text[-3000:]}"
 
 
 # ---------------------------------------------------------------------------------- item 6
@@ -95,7 +102,8 @@ def test_far_instants_survive_the_inbox_row() -> None:
 
 @pytest.mark.parametrize("field, when", [("endsAt", "9999-12-31T23:59:59Z"), ("startsAt", "1600-01-01T00:00:00Z"),
                                          ("startsAt", "1677-09-21T00:00:00Z")])
-async def test_far_timestamps_are_stored_by_both_shapes(bots: dict[str, BotServer], field: str, when: str) -> None:
+async def test_far_timestamps_are_stored_by_both_shapes(bots: dict[str, BotServer], quiet: None, field: str,
+                                                       when: str) -> None:
     tag = f"{field}-{when[:4]}"
     body = json.dumps([{"labels": {"alertname": "A", "tag": tag}},
                        {"labels": {"alertname": "B", "tag": tag}, field: when}]).encode()
@@ -105,4 +113,49 @@ async def test_far_timestamps_are_stored_by_both_shapes(bots: dict[str, BotServe
         assert sorted(a["labels"]["alertname"] for a in shown) == ["A", "B"]
         far = next(a for a in shown if a["labels"]["alertname"] == "B")
         assert far[field] == when.replace("Z", ".000Z")
-        _no_traceback(bot)
+
+
+# ---------------------------------------------------------------------------------- item 10: numbers
+
+HUGE = "1" * 5001  # Python refuses to parse an int of more than 4,300 digits (sys.int_info)
+
+
+def _hook(labels: str) -> bytes:
+    return (b'{"version":"4","groupKey":"{}:{}","truncatedAlerts":0,"status":"firing","receiver":"bot",'
+            b'"groupLabels":{},"commonLabels":{},"commonAnnotations":{},"externalURL":"http://am:9093",'
+            b'"alerts":[{"status":"firing","labels":' + labels.encode() + b',"annotations":{},'
+            b'"startsAt":"2026-01-01T00:00:00Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"",'
+            b'"fingerprint":"0123456789abcdef"}]}')
+
+
+@pytest.mark.parametrize("path, template", [
+    ("/api/v2/alerts", '[{"labels":{"alertname":"N","n":%s}}]'),
+    ("/api/v2/alerts", '[{"labels":{"alertname":"N"},"unknown":%s}]'),
+    ("/api/v2/alerts", '[{"labels":{"alertname":"N"}}, %s]'),
+    ("/api/v2/alerts", '%s'),
+    ("/api/v2/silences", '{"matchers":[{"name":"a","value":"b","isRegex":false}],"createdBy":%s,'
+                         '"comment":"c","startsAt":"2026-01-01T00:00:00Z","endsAt":"2099-01-01T00:00:00Z"}'),
+    ("/api/v2/silences", '{"matchers":[{"name":"a","value":"b","isRegex":%s}]}'),
+    ("/webhook", '{"alertname":"N","n":%s}'),
+])
+async def test_a_number_too_long_for_python_is_a_number(bots: dict[str, BotServer], quiet: None, path: str,
+                                                       template: str) -> None:
+    """A JSON number of 5,001 digits is answered as any number in its place is: Alertmanager's
+    4xx and message (or 200 where Go ignores the field), never a 500."""
+    def body(number: str) -> bytes:
+        return _hook(template % number) if path == "/webhook" else (template % number).encode()
+
+    small = await _both(bots, "POST", path, body("1"), JSON)
+    huge = await _both(bots, "POST", path, body(HUGE), JSON)
+    assert huge == small and huge[0] < 500, huge
+
+
+def _pd_signature(body: bytes) -> str:
+    return "v1=" + hmac.new(PD_SECRET.encode(), body, hashlib.sha256).hexdigest()
+
+
+async def test_signed_pagerduty_webhook_with_a_huge_number_is_400(bots: dict[str, BotServer], quiet: None) -> None:
+    body = b'{"event":{"id":"01ABC","event_type":"incident.acknowledged","n":' + HUGE.encode() + b"}}"
+    status, answer = await _both(bots, "POST", "/pagerduty/webhook", body,
+                                 {**JSON, "X-PagerDuty-Signature": _pd_signature(body)})
+    assert status == 400 and b"not JSON" in answer, answer

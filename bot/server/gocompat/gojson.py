@@ -363,7 +363,10 @@ def _number(raw: bytes) -> int | float:
     text = raw.decode()
     if "." in text or "e" in text or "E" in text:
         return float(text)
-    return int(text)
+    try:
+        return int(text)
+    except ValueError:  # more digits than Python converts (sys.int_info); still a number, as for Go
+        return float(text)
 
 
 class _Frame:
