@@ -91,23 +91,16 @@ class Timestamp:
         return self._text
 
     def _rfc3339nano(self) -> str:
-        local = self.ns + self.offset * _NS
-        secs, frac = divmod(local, _NS)
-        days, rem = divmod(secs, 86400)
-        d = datetime(1970, 1, 1) + timedelta(days=days, seconds=rem)
-        out = f"{d.year:04d}-{d.month:02d}-{d.day:02d}T{d.hour:02d}:{d.minute:02d}:{d.second:02d}"
+        secs, frac = divmod(self.ns + self.offset * _NS, _NS)
+        out = _seconds_text(secs)
         if frac:
             out += "." + f"{frac:09d}".rstrip("0")
         return out + _zone(self.offset)
 
     def rfc3339milli(self) -> str:
         """The API's strfmt.DateTime form: always three fractional digits."""
-        local = self.ns + self.offset * _NS
-        secs, frac = divmod(local, _NS)
-        days, rem = divmod(secs, 86400)
-        d = datetime(1970, 1, 1) + timedelta(days=days, seconds=rem)
-        return (f"{d.year:04d}-{d.month:02d}-{d.day:02d}T{d.hour:02d}:{d.minute:02d}:{d.second:02d}"
-                f".{frac // 1_000_000:03d}" + _zone(self.offset))
+        secs, frac = divmod(self.ns + self.offset * _NS, _NS)
+        return f"{_seconds_text(secs)}.{frac // 1_000_000:03d}{_zone(self.offset)}"
 
     # -- comparison by instant only, as Go's Before/After/Equal
     def __eq__(self, other: object) -> bool:
@@ -121,6 +114,24 @@ class Timestamp:
 
     def __repr__(self) -> str:
         return f"Timestamp({self.rfc3339nano()})"
+
+
+_SECONDS_TEXT: dict[int, str] = {}
+_SECONDS_TEXT_MAX = 4096
+
+
+def _seconds_text(secs: int) -> str:
+    """`YYYY-MM-DDTHH:MM:SS` of a local second, cached: the alerts an API answer lists share a
+    few seconds (a batch's startsAt and updatedAt), and the date arithmetic was a third of it."""
+    text = _SECONDS_TEXT.get(secs)
+    if text is None:
+        days, rem = divmod(secs, 86400)
+        d = datetime(1970, 1, 1) + timedelta(days=days, seconds=rem)
+        text = f"{d.year:04d}-{d.month:02d}-{d.day:02d}T{d.hour:02d}:{d.minute:02d}:{d.second:02d}"
+        if len(_SECONDS_TEXT) >= _SECONDS_TEXT_MAX:
+            _SECONDS_TEXT.clear()
+        _SECONDS_TEXT[secs] = text
+    return text
 
 
 def _zone(offset: int) -> str:

@@ -7,6 +7,7 @@ Validation errors of single alerts are joined with a newline, as today's Alertma
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 
 from aiohttp import web
@@ -14,6 +15,7 @@ from multidict import MultiMapping
 
 from bot.engine.alert import Alert, label_set_before, sorted_alerts
 from bot.engine.engine import Engine
+from bot.engine.reads import Slicer
 from bot.engine.timestamp import Timestamp
 from bot.routing import goregex
 from bot.routing.matchers import Matcher, MatcherError, MatchType, parse_matcher
@@ -26,6 +28,8 @@ from bot.server.runtime import Runtime
 from bot.store.base import StoreUnavailable
 
 ERROR_SEPARATOR = "\n"  # today's Alertmanager (errors.Join); 0.25 used "; "
+DUMP_ITEMS = 500  # alerts written to JSON per slice of a read
+PARSE_IN_THREAD_BYTES = 256 * 1024
 
 
 async def post_alerts(request: web.Request) -> web.Response:
@@ -35,7 +39,13 @@ async def post_alerts(request: web.Request) -> web.Response:
     if body:
         check_content_type(request.headers.get("Content-Type"))
     config = rt.config
-    alerts, errors = postable_alerts(body, Timestamp.now(), config.resolve_timeout, config.matchers_mode)
+    args = (body, Timestamp.now(), config.resolve_timeout, config.matchers_mode)
+    if len(body) > PARSE_IN_THREAD_BYTES:
+        # Seconds of parsing for a body of tens of MiB: on a thread the loop (the engine's cycle,
+        # other requests) still runs every few milliseconds; a small body is quicker in place.
+        alerts, errors = await asyncio.to_thread(postable_alerts, *args)
+    else:
+        alerts, errors = postable_alerts(*args)
     # Valid alerts are stored even when others in the batch are not.
     await store_alerts(rt, engine, alerts, "api")
     if errors:
@@ -129,8 +139,10 @@ async def get_alerts(request: web.Request) -> web.Response:
     now = Timestamp.now()
     shown = q.alert_filter(engine, now)
     route = engine.route
+    slicer = Slicer()  # a read of every alert shares the loop with the engine (bot.engine.reads)
     out = []
-    for a in engine.alerts.values():
+    for a in sorted(engine.alerts.values(), key=_fingerprint):
+        await slicer.pause()
         receivers = [r.receiver for r in route.match(a.labels)]
         if not q.receiver_ok(receivers):
             continue
@@ -138,8 +150,11 @@ async def get_alerts(request: web.Request) -> web.Response:
         if status is None:
             continue
         out.append(apijson.gettable_alert(a, *status, receivers))
-    out.sort(key=lambda x: x["fingerprint"])
-    return _json(apijson.body(out, html=True))
+    parts = []
+    for i in range(0, len(out), DUMP_ITEMS):
+        await slicer.pause()
+        parts.append(apijson.dumps(out[i:i + DUMP_ITEMS], html=True)[1:-1])
+    return _json(b"[" + b",".join(parts) + b"]\n")
 
 
 async def get_alert_groups(request: web.Request) -> web.Response:
@@ -149,15 +164,17 @@ async def get_alert_groups(request: web.Request) -> web.Response:
     q = AlertQuery(request.query, rt.config.matchers_mode)
     now = Timestamp.now()
     shown = q.alert_filter(engine, now)
+    slicer = Slicer()
     groups = []
     receivers: dict[int, list[str]] = {}
     statuses: dict[int, tuple[str, list[str], list[str]]] = {}
-    for g in engine.groups.values():
+    for g in list(engine.groups.values()):
         receiver = g.route.receiver
         if q.receiver is not None and not q.receiver.match_string(receiver):
             continue
         alerts = []
-        for a in g.alerts.values():
+        for a in list(g.alerts.values()):
+            await slicer.pause()
             status = statuses.get(a.fingerprint) or shown(a)
             if status is None:
                 continue
@@ -170,12 +187,17 @@ async def get_alert_groups(request: web.Request) -> web.Response:
     # An alert group is a plain model holding allOf models: only its alerts are HTML-escaped.
     parts = []
     for labels, receiver, alerts in groups:
+        await slicer.pause()
         items = [apijson.gettable_alert(a, *statuses[a.fingerprint], sorted(receivers[a.fingerprint]))
                  for a in sorted_alerts(alerts)]
         parts.append(b'{"alerts":' + apijson.dumps(items, html=True) + b',"labels":'
                      + apijson.dumps(apijson.label_set(labels)) + b',"receiver":'
                      + apijson.dumps({"name": receiver}) + b"}")
     return _json(b"[" + b",".join(parts) + b"]\n")
+
+
+def _fingerprint(a: Alert) -> int:
+    return a.fingerprint  # its hex form, which the API sorts by, has a fixed width: same order
 
 
 class _GroupKey:

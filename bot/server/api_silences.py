@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from bot.engine.reads import Slicer
 from bot.engine.silences import Silence, SilenceError, SilenceNotFound, build_matchers
 from bot.engine.timestamp import Timestamp
 from bot.routing.matchers import Matcher, MatcherError, parse_matcher
@@ -45,9 +46,18 @@ async def get_silences(request: web.Request) -> web.Response:
         except MatcherError as exc:
             raise ApiError.payload(400, str(exc)) from None
     now = Timestamp.now()
-    silences = [s for s in engine.silences.all() if _filter_matches(s, matchers)]
+    slicer = Slicer()  # thousands of silences share the loop with the engine (bot.engine.reads)
+    silences = []
+    for s in engine.silences.all():  # a copy
+        await slicer.pause()
+        if _filter_matches(s, matchers):
+            silences.append(s)
     silences.sort(key=lambda s: _sort_key(s, now))
-    return _json([apijson.gettable_silence(s, now) for s in silences], html=True)
+    out = []
+    for s in silences:
+        await slicer.pause()
+        out.append(apijson.gettable_silence(s, now))
+    return _json(out, html=True)
 
 
 async def get_silence(request: web.Request) -> web.Response:
