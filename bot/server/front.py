@@ -33,6 +33,7 @@ from bot.server.middleware import make_middleware, traceparent
 from bot.server.openapi import ApiError, check_content_type, postable_alerts, validated_postable_alerts
 from bot.server.settings import Settings
 from bot.server.webhook_payload import check_credentials, refuse_invalid, webhook_body_alerts
+from bot.server.webhook_payload import check_content_type as check_webhook_content_type
 from bot.store.base import StoreUnavailable
 from bot.store.sql import SqlStore, sqlite_busy
 
@@ -223,6 +224,7 @@ class Front:
     async def post_webhook(self, request: web.Request) -> web.Response:
         """`post_webhook` of the engine (Alertmanager's webhook), into the inbox likewise."""
         check_credentials(self.settings.webhook_auth, request)
+        check_webhook_content_type(request.headers.get("Content-Type"))
         body = await read_body(request, self.settings.max_body_bytes)
         now = Timestamp.now()
         alerts, errors = webhook_body_alerts(body, now, self.config.resolve_timeout, self.config.matchers_mode)

@@ -3,7 +3,10 @@ same way by the server's handler (bot.server.webhook_intake), a front process an
 applying the inbox.
 
 When credentials are configured the request must carry them (bearer token or basic auth, as
-Alertmanager's `http_config` sends them), compared in constant time.
+Alertmanager's `http_config` sends them), compared in constant time. The body must be declared
+`application/json`, as Alertmanager sends it: a web page can make a browser post a text/plain,
+form or multipart body to any address it can reach, without asking first (no CORS preflight),
+but not a JSON one.
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ from bot.engine.alert import Alert
 from bot.engine.ingest import InvalidAlert, webhook_alerts
 from bot.engine.timestamp import Timestamp
 from bot.logging import get_logger
+from bot.routing.labels import go_quote
 from bot.server.gocompat.gojson import EmptyBody, GoSyntaxError, decode_first
+from bot.server.gocompat.gomime import MimeError, parse_media_type
 from bot.server.middleware import client_address
-from bot.server.openapi import ApiError
+from bot.server.openapi import JSON, ApiError
 from bot.server.settings import WebhookAuth
 
 log = get_logger("alertbot.webhook")
@@ -60,6 +65,18 @@ def check_credentials(auth: WebhookAuth | None, request: web.Request) -> None:
         log.warning("webhook refused: missing or wrong credentials", remote=client_address(request))
         assert auth is not None
         raise ApiError.payload(401, "unauthorized").with_headers({"WWW-Authenticate": _challenge(auth)})
+
+
+def check_content_type(header: str | None) -> None:
+    """415 (400 when it cannot be parsed) unless the Content-Type is application/json, in
+    /api/v2/alerts' words (in the webhook's own shape: a JSON string)."""
+    ct = header if header else "application/octet-stream"
+    try:
+        mediatype, _ = parse_media_type(ct)
+    except MimeError as exc:
+        raise ApiError.payload(400, f"parsing Content-Type header from {go_quote(ct)} failed, because {exc}") from None
+    if mediatype.lower() != JSON:
+        raise ApiError.payload(415, f"unsupported media type {go_quote(mediatype)}, only [{JSON}] are allowed")
 
 
 def webhook_body_alerts(body: bytes, now: Timestamp, resolve_timeout: float,

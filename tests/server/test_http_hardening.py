@@ -159,3 +159,33 @@ async def test_signed_pagerduty_webhook_with_a_huge_number_is_400(bots: dict[str
     status, answer = await _both(bots, "POST", "/pagerduty/webhook", body,
                                  {**JSON, "X-PagerDuty-Signature": _pd_signature(body)})
     assert status == 400 and b"not JSON" in answer, answer
+
+
+# ---------------------------------------------------------------------------------- item 7
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded",
+                                          "multipart/form-data; boundary=x", "application/jsonx", "text/json"])
+async def test_webhook_refuses_what_a_web_page_can_post(bots: dict[str, BotServer], quiet: None,
+                                                         content_type: str | None) -> None:
+    """A browser posts text/plain, form and multipart bodies across sites without asking first:
+    POST /webhook takes only what Alertmanager sends (application/json), else 415 and nothing is
+    stored."""
+    tag = f"csrf-{content_type}"
+    headers = {} if content_type is None else {"Content-Type": content_type}
+    status, answer = await _both(bots, "POST", "/webhook", _hook(json.dumps({"alertname": "Csrf", "t": tag})),
+                                 headers)
+    shown = "application/octet-stream" if content_type is None else content_type.split(";")[0]
+    assert (status, answer) == (415, f'"unsupported media type \\"{shown}\\", only [application/json] are allowed"\n'
+                                     .encode()), answer
+    for bot in bots.values():
+        assert await _alerts(bot, f't="{tag}"') == []
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8", "Application/JSON"])
+async def test_webhook_takes_json(bots: dict[str, BotServer], quiet: None, content_type: str) -> None:
+    tag = f"json-{content_type}"
+    status, _ = await _both(bots, "POST", "/webhook", _hook(json.dumps({"alertname": "Json", "t": tag})),
+                            {"Content-Type": content_type})
+    assert status == 200
+    for bot in bots.values():
+        assert len(await _alerts(bot, f't="{tag}"')) == 1
