@@ -6,8 +6,11 @@ Order of work, so that nothing unverified is ever parsed or stored:
 2. check `X-PagerDuty-Signature` against the configured secrets (any `v1=` signature, constant
    time): none configured, missing or wrong → 401;
 3. parse the V3 envelope → 400 if it is not one;
-4. in one engine cycle: refuse a webhook id already applied (400, nothing changes), else
-   record the id and apply the event to the incident and its group; answer 202 once committed.
+4. in one engine cycle: refuse (400, nothing changes) an event already seen — by its signed
+   `event.id`, or the delivery's `X-Webhook-Id` — and one whose signed `occurred_at` is outside
+   the window (WEBHOOK_WINDOW_S, 30 minutes, either way); else record the id and apply the
+   event to the incident and its group, unless the incident already had a newer event (then
+   it is only recorded: "outdated"); answer 202 once committed.
 
 PagerDuty retries 5xx and timeouts (not 4xx) for about 20 minutes, so a replay of a delivery
 we answered is refused while a delivery we could not store (503) is tried again.
@@ -34,6 +37,8 @@ from bot.server.middleware import client_address
 log = get_logger("alertbot.pagerduty.webhook")
 
 PATH = "/pagerduty/webhook"
+REFUSED = {"duplicate": "already processed", "too_old": "older than the retry window",
+           "from_the_future": "occurred_at is ahead of this bot's clock", "invalid": "not a usable V3 event"}
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -67,8 +72,10 @@ async def post_pagerduty_webhook(request: web.Request) -> web.Response:
         svc.bind(engine)
         ext = svc.extension
     result = await engine.transact(lambda txn: ext.apply_webhook(txn, envelope.webhook_id, envelope.event))  # type: ignore[attr-defined]
-    if result.outcome == "duplicate":
-        log.warning("pagerduty webhook refused: already processed", webhook_id=envelope.webhook_id)
+    if result.outcome in REFUSED:
+        log.warning(f"pagerduty webhook refused: {REFUSED[result.outcome]}", webhook_id=envelope.webhook_id,
+                    event_id=envelope.event.get("id"), occurred_at=envelope.event.get("occurred_at"),
+                    detail=result.detail)
         return _error(400, result.detail)
     log.info("pagerduty webhook", webhook_id=envelope.webhook_id, event_type=envelope.event_type,
              outcome=result.outcome, detail=result.detail, group_id=result.group_id)

@@ -28,7 +28,10 @@ http, so the REST side is served over TLS with a certificate made by `openssl` f
 
 Webhooks V3: `{"event": {id, event_type, resource_type, occurred_at, agent, client, data}}`,
 `X-PagerDuty-Signature: v1=<hmac-sha256 hex>` per secret (comma-separated), `X-Webhook-Id`,
-`X-Webhook-Subscription`, `User-Agent: PagerDuty-Webhook/V3.0`.
+`X-Webhook-Subscription`, `User-Agent: PagerDuty-Webhook/V3.0`. `occurred_at` is written as
+PagerDuty writes it (UTC, milliseconds: `2026-06-01T12:00:00.123Z`) from `pd.clock` (seconds
+since the epoch; `time.time` unless a test on a virtual clock sets its own); `event_id=` and
+`occurred_at=` give an event a known id or time (a retry of the same event, an old one).
 """
 
 from __future__ import annotations
@@ -66,6 +69,12 @@ def make_tls_cert(directory: Path) -> tuple[Path, Path]:
                         str(cert), "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
                        check=True, capture_output=True)
     return cert, key
+
+
+def pd_time(seconds: float) -> str:
+    """A time as PagerDuty's webhooks write it: UTC with milliseconds."""
+    ms = int(round(seconds * 1000))
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
 
 
 def pd_sign(secret: str, body: bytes) -> str:
@@ -112,6 +121,7 @@ class FakePagerDuty:
         self._script: deque[tuple[str, int, float | None]] = deque()
         self._event = asyncio.Event()
         self.rest_calls: list[tuple[str, dict[str, str]]] = []
+        self.clock: Any = time.time  # what "now" is for the webhooks' occurred_at
         self.rest_fail: deque[int] = deque()
         self.users = {"PUSER01": _user("PUSER01", "Alice Oncall", "alice@example.com"),
                       "PUSER02": _user("PUSER02", "Bob Backup", "bob@example.com")}
@@ -310,7 +320,8 @@ class FakePagerDuty:
     # ------------------------------------------------------------------ webhooks V3
     def webhook(self, event_type: str, dedup_key: str, secrets: list[str], *, agent: str | None = "Alice Oncall",
                 agent_type: str = "user_reference", webhook_id: str | None = None,
-                assignees: list[str] | None = None) -> tuple[bytes, dict[str, str]]:
+                assignees: list[str] | None = None, event_id: str | None = None,
+                occurred_at: float | str | None = None) -> tuple[bytes, dict[str, str]]:
         """A V3 webhook about the newest alert with `dedup_key`, as PagerDuty would deliver it
         (body bytes and headers, signed with each secret)."""
         a = self.alert(dedup_key)
@@ -318,7 +329,9 @@ class FakePagerDuty:
         iid = a.id if a else "QUNKNOWN"
         status = {"incident.acknowledged": "acknowledged", "incident.resolved": "resolved"}.get(
             event_type, a.status if a else "triggered")
-        event_id = str(uuid.uuid4())
+        event_id = event_id or str(uuid.uuid4())
+        if not isinstance(occurred_at, str):
+            occurred_at = pd_time(self.clock() if occurred_at is None else occurred_at)
         agent_obj = None
         if agent is not None:
             agent_obj = {"id": "PUSER01", "type": agent_type, "summary": agent,
@@ -327,7 +340,7 @@ class FakePagerDuty:
         names = assignees if assignees is not None else (a.assignees if a else ["Alice Oncall"])
         payload = {"event": {
             "id": event_id, "event_type": event_type, "resource_type": "incident",
-            "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+            "occurred_at": occurred_at,
             "agent": agent_obj, "client": {"name": "PagerDuty"},
             "data": {
                 "id": iid, "type": "incident", "self": f"https://api.pagerduty.com/incidents/{iid}",

@@ -361,6 +361,7 @@ async def test_pagerduty_webhooks_update_the_incident_and_the_slack_message(
     slack = SlackStandIn()
     h = harness()
     h.engine.extensions.append(slack)
+    fake_pd.clock = lambda: h.clock.now().ns / 1e9  # occurred_at follows the virtual clock
     await h.start()
     await h.post(alert("DiskFull", "a", 0, team="pd"))
     await h.at(31)
@@ -411,6 +412,7 @@ async def test_a_pagerduty_acknowledgement_stops_a_waiting_escalation(
     import json
 
     h = harness()
+    fake_pd.clock = lambda: h.clock.now().ns / 1e9  # occurred_at follows the virtual clock
     await h.start()
     await h.post(alert("ModelDown", "m1", 0, team="slackfirst"))
     await h.at(31)
@@ -456,6 +458,7 @@ async def test_webhook_ids_and_closed_incidents_are_forgotten_after_a_week(
     import json
 
     h = harness()
+    fake_pd.clock = lambda: h.clock.now().ns / 1e9  # occurred_at follows the virtual clock
     await h.start()
     await h.post(alert("DiskFull", "a", 0, team="pd"))
     await h.at(31)

@@ -9,8 +9,11 @@ State lives in the engine's key-value store (committed with the cycle that chang
         copy: chatops's state decides, and acknowledgements made here or in PagerDuty are
         handed to it), resolved_by, incident
         (PagerDuty's id, number, URL, assignees… from webhooks), escalation {state, receiver,
-        due_ns, …}, closed, notes (the story told to Slack)
-    "pagerduty.webhook"/<webhook id>   webhooks already applied (forgotten after a week)
+        due_ns, …}, closed, notes (the story told to Slack), last_event {id, at_ns, type}: the
+        newest webhook event applied to it (by its `occurred_at`; an older one changes nothing)
+    "pagerduty.event"/<event id>       webhook events already seen (the signed `event.id`)
+    "pagerduty.webhook"/<webhook id>   deliveries already seen (`X-Webhook-Id`, not signed)
+        both forgotten once the event is older than WEBHOOK_WINDOW_S: by then its age refuses it
 
 What Alertmanager never does and this adds:
 - `acknowledge` with the group's dedup_key when someone acknowledges in Slack (the API);
@@ -61,10 +64,15 @@ log = get_logger("alertbot.pagerduty")
 NAME = "pagerduty"
 NS_INCIDENT = "pagerduty.incident"
 NS_WEBHOOK = "pagerduty.webhook"
+NS_EVENT = "pagerduty.event"
 NS = 1_000_000_000
 FORGET_AFTER_S = 7 * 86400  # a closed group's incident state is kept this long (late webhooks)
-WEBHOOK_IDS_KEPT_S = 7 * 86400  # PagerDuty retries a webhook for about 20 minutes
-WEBHOOK_GC_EVERY_S = 3600
+# A webhook event is accepted while its `occurred_at` is within this of the bot's clock, either
+# way: PagerDuty retries a delivery for about 20 minutes; 10 more cover its queue and the two
+# clocks' difference. Older is a replay (refused), and so is a time this far ahead (a clock is
+# wrong). An event's id is remembered until it is this old, then its age refuses it instead.
+WEBHOOK_WINDOW_S = 30 * 60
+WEBHOOK_GC_EVERY_S = 5 * 60
 MAX_NOTES = 50
 OPEN_ACTIONS = (TRIGGER, ACKNOWLEDGE)
 
@@ -89,7 +97,10 @@ class AckResult:
 
 @dataclass(frozen=True)
 class WebhookResult:
-    outcome: str  # "applied" | "ignored" | "duplicate"
+    # "applied" | "ignored" (not about one of our incidents) | "outdated" (older than the last
+    # event applied to its incident: recorded, changes nothing) — answered 202;
+    # "duplicate" | "too_old" | "from_the_future" | "invalid" — refused (400), nothing changes
+    outcome: str
     detail: str = ""
     group_id: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
@@ -102,6 +113,17 @@ def _fmt_duration(seconds: float) -> str:
     if s and s % 60 == 0:
         return f"{s // 60}m"
     return f"{s}s"
+
+
+def occurred_at_ns(event: dict[str, Any]) -> int | None:
+    """A webhook event's `occurred_at` (RFC 3339, inside the signed body), or None."""
+    text = event.get("occurred_at")
+    if not isinstance(text, str):
+        return None
+    try:
+        return Timestamp.parse(text.strip()).ns
+    except ValueError:
+        return None
 
 
 def action_of(payload: str) -> tuple[str, str]:
@@ -274,15 +296,19 @@ class PagerDutyExtension(Extension):
             return
         key = dedup_key(group.key)
         st = self._load(txn, key)
+        last_event = None
         if st is not None and st.get("closed"):
             last = self._last_actions(engine, st, key)
             if st.get("status") == "resolved" or not any(a in OPEN_ACTIONS for a in last.values()):
+                last_event = st.get("last_event")  # a late retry about the old incident stays out of date
                 st = None  # the old incident is over: a new one starts
             else:
                 st["closed"] = False  # its incident is still open in PagerDuty: it goes on
                 txn.cancel(NAME, f"forget|{key}")
         if st is None:
             st = self._new(group)
+            if last_event:
+                st["last_event"] = last_event
         st["group_id"], st["group_key"] = group.id, group.key
         if esc is not None:
             self._escalation_on_flush(txn, st, key, group, list(alerts), firing, esc)
@@ -519,13 +545,35 @@ class PagerDutyExtension(Extension):
 
     # ------------------------------------------------------------------ PagerDuty's webhooks (inside a cycle)
     def apply_webhook(self, txn: Txn, webhook_id: str, event: dict[str, Any]) -> WebhookResult:
+        """Applies one verified V3 webhook event: once (its signed `event.id`, and the delivery's
+        `X-Webhook-Id`), only while fresh (`occurred_at` within WEBHOOK_WINDOW_S of our clock),
+        and never over a newer event of the same incident."""
         self._tell.clear()  # nothing left over from a hook that failed half-way
-        if txn.kv(NS_WEBHOOK, webhook_id) is not None:
-            return WebhookResult("duplicate", f"webhook {webhook_id} was already processed")
         etype = str(event.get("event_type", ""))
-        txn.put_kv(NS_WEBHOOK, webhook_id, {"at_ns": txn.now.ns, "event_type": etype, "event_id": event.get("id")})
+        event_id = str(event.get("id") or "")
+        occurred_ns = occurred_at_ns(event)
+        if not event_id or occurred_ns is None:
+            return WebhookResult("invalid", "a V3 event carries its id and occurred_at; this one does not")
+        if txn.kv(NS_EVENT, event_id) is not None:
+            return WebhookResult("duplicate", f"event {event_id} was already processed")
+        if webhook_id and txn.kv(NS_WEBHOOK, webhook_id) is not None:
+            return WebhookResult("duplicate", f"webhook {webhook_id} was already processed")
+        now_ns, window_ns = txn.now.ns, WEBHOOK_WINDOW_S * NS
+        if occurred_ns < now_ns - window_ns:
+            return WebhookResult("too_old", f"event {event_id} occurred at {event.get('occurred_at')}, older than "
+                                            f"the {_fmt_duration(WEBHOOK_WINDOW_S)} PagerDuty retries within: "
+                                            "refused as a replay")
+        if occurred_ns > now_ns + window_ns:
+            return WebhookResult("from_the_future", f"event {event_id} occurred at {event.get('occurred_at')}, more "
+                                                    f"than {_fmt_duration(WEBHOOK_WINDOW_S)} ahead of this bot's "
+                                                    "clock: check the clock (NTP)")
+        seen = {"at_ns": now_ns, "expires_ns": occurred_ns + window_ns, "event_type": etype, "event_id": event_id,
+                "webhook_id": webhook_id}
+        txn.put_kv(NS_EVENT, event_id, seen)
+        if webhook_id and webhook_id != event_id:
+            txn.put_kv(NS_WEBHOOK, webhook_id, seen)
         if txn.kv("timer", f"{NAME}|webhook-gc") is None:
-            txn.schedule(NAME, "webhook-gc", txn.now.ns + WEBHOOK_GC_EVERY_S * NS)
+            txn.schedule(NAME, "webhook-gc", now_ns + WEBHOOK_GC_EVERY_S * NS)
         data = event.get("data")
         if not isinstance(data, dict) or data.get("type") != "incident":
             return WebhookResult("ignored", f"{etype}: not about an incident")
@@ -543,6 +591,16 @@ class PagerDutyExtension(Extension):
             return WebhookResult("ignored", f"{etype}: incident {data.get('id')} is not one of alertbot's")
         agent = event.get("agent") if isinstance(event.get("agent"), dict) else {}
         who_raw = str(agent.get("summary") or "PagerDuty")
+        last = st.get("last_event") if isinstance(st.get("last_event"), dict) else None
+        if last is not None and occurred_ns < int(last.get("at_ns", 0)):
+            # PagerDuty retried an older event after a newer one was applied: what it says is
+            # already out of date (an `acknowledged` from before the `unacknowledged`…).
+            txn.audit(f"pagerduty:{who_raw}", etype, st.get("group_id", ""), incident=data.get("id"),
+                      webhook_id=webhook_id, event_id=event_id, outcome="outdated",
+                      occurred_at=event.get("occurred_at"), newer_event=last.get("id"))
+            return WebhookResult("outdated", f"{etype} occurred before {last.get('type') or 'the last event'} "
+                                             "already applied to this incident: not applied", st.get("group_id", ""))
+        st["last_event"] = {"id": event_id, "at_ns": occurred_ns, "type": etype}
         who = esc(who_raw)
         from_us = agent.get("type") in ("service_reference", "integration_reference") or not event.get("agent")
         number = data.get("number")
@@ -591,7 +649,8 @@ class PagerDutyExtension(Extension):
         elif etype == "incident.triggered":
             if st.get("status") in ("none", None):
                 st["status"] = "triggered"
-        txn.audit(f"pagerduty:{who_raw}", etype, st.get("group_id", ""), incident=data.get("id"), webhook_id=webhook_id)
+        txn.audit(f"pagerduty:{who_raw}", etype, st.get("group_id", ""), incident=data.get("id"), webhook_id=webhook_id,
+                  event_id=event_id)
         if note:
             self._note(txn, st, note, "ack" if etype == "incident.acknowledged" else
                        "resolved" if etype == "incident.resolved" else "escalation")
@@ -622,14 +681,17 @@ class PagerDutyExtension(Extension):
         return True
 
     def _gc_webhooks(self, txn: Txn) -> None:
+        """Forgets the events (and deliveries) old enough for their age to refuse them."""
         engine = txn.engine
-        cutoff = txn.now.ns - WEBHOOK_IDS_KEPT_S * NS
-        old = [k for (ns, k), v in engine.kv.items()
-               if ns == NS_WEBHOOK and isinstance(v, dict) and int(v.get("at_ns", 0)) < cutoff]
-        for k in old:
-            txn.delete_kv(NS_WEBHOOK, k)
-        if any(ns == NS_WEBHOOK for ns, _ in engine.kv):
-            txn.schedule(NAME, "webhook-gc", txn.now.ns + WEBHOOK_GC_EVERY_S * NS)
+        now = txn.now.ns
+        old = [(ns, k) for (ns, k), v in engine.kv.items() if ns in (NS_EVENT, NS_WEBHOOK)
+               and (not isinstance(v, dict)
+                    or int(v.get("expires_ns", int(v.get("at_ns", 0)) + WEBHOOK_WINDOW_S * NS)) <= now)]
+        for ns, k in old:
+            txn.delete_kv(ns, k)
+        gone = set(old)
+        if any(ns in (NS_EVENT, NS_WEBHOOK) and (ns, k) not in gone for ns, k in engine.kv):
+            txn.schedule(NAME, "webhook-gc", now + WEBHOOK_GC_EVERY_S * NS)
 
     # ------------------------------------------------------------------ reading (outside a cycle)
     def incident_of(self, group_id: str) -> dict[str, Any] | None:

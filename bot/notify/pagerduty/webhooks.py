@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.notify.pagerduty.extension import occurred_at_ns
+
 MAX_BODY_BYTES = 256 * 1024  # PagerDuty drops any webhook above 256 KB
 _SEP = re.compile(r"[\s,]+")
 
@@ -82,9 +84,16 @@ def parse(body: bytes, webhook_id_header: str | None) -> Envelope:
     event = doc.get("event") if isinstance(doc, dict) else None
     if not isinstance(event, dict) or not isinstance(event.get("event_type"), str):
         raise BadWebhook("not a PagerDuty V3 webhook: expected {\"event\": {\"event_type\": …}}")
-    webhook_id = (webhook_id_header or "").strip() or str(event.get("id") or "")
-    if not webhook_id:
-        raise BadWebhook("no X-Webhook-Id header and no event.id to tell deliveries apart")
+    # Deliveries are told apart by the signed event.id (X-Webhook-Id is not signed: a captured
+    # body may come back under any header), and their age by the signed occurred_at.
+    event_id = event.get("id")
+    if not isinstance(event_id, str) or not event_id.strip():
+        raise BadWebhook("not a PagerDuty V3 webhook: the event has no id")
+    if len(event_id) > 200:
+        raise BadWebhook("event id is too long")
+    if not isinstance(event.get("occurred_at"), str) or occurred_at_ns(event) is None:
+        raise BadWebhook("not a PagerDuty V3 webhook: the event has no valid occurred_at")
+    webhook_id = (webhook_id_header or "").strip() or event_id
     if len(webhook_id) > 200:
         raise BadWebhook("webhook id is too long")
     return Envelope(webhook_id, event)
