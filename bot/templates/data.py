@@ -9,7 +9,7 @@ Templates receive a pointer to the Data, as in Alertmanager (`*template.Data`).
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,13 +81,19 @@ class KV(Map):
         super().__init__(items, T_KV, nil)
 
     def sorted_pairs(self) -> Pairs:
-        keys = sorted(k for k in self if k != ALERT_NAME_LABEL)
-        if ALERT_NAME_LABEL in self:
+        order = None if type(self) is KV else self._sort_key
+        keys = sorted((k for k in self if k != ALERT_NAME_LABEL), key=order)
+        if dict.__contains__(self, ALERT_NAME_LABEL):
             keys.insert(0, ALERT_NAME_LABEL)
-        return Pairs(Pair(k, self[k]) for k in keys)
+        return Pairs(Pair(k, dict.__getitem__(self, k)) for k in keys)
 
     def remove(self, keys: Iterable[str]) -> KV:
-        drop = set(keys)
+        return self._without(set(keys))
+
+    def _sort_key(self, key: str) -> str:
+        return key
+
+    def _without(self, drop: set[str]) -> KV:
         return KV((k, v) for k, v in self.items() if k not in drop)
 
     def names(self) -> Slice:
@@ -95,6 +101,44 @@ class KV(Map):
 
     def values(self) -> Slice:  # type: ignore[override]
         return self.sorted_pairs().values()
+
+
+class EscapedKV(KV):
+    """A label or annotation set whose names and values went through `escape` (data for a
+    template whose output is markup). It is still looked up by a label's own name
+    (`.CommonLabels.pod_name`, `index .Labels "x"`, `.Remove`), and SortedPairs keeps the
+    order of the names as the alert spelt them. (`range` over the map itself orders by the
+    escaped names, as Go sorts the keys it is given.)"""
+
+    __slots__ = ("_escape", "_raw", "_order")
+
+    def __init__(self, raw: Mapping[str, str], escape: Callable[[str], str]) -> None:
+        super().__init__((escape(k), escape(v)) for k, v in raw.items())
+        self._escape = escape
+        self._raw = dict(raw)
+        self._order = {escape(k): k for k in raw}
+
+    def _key(self, key: Any) -> Any:
+        if dict.__contains__(self, key) or not isinstance(key, str):
+            return key
+        return self._escape(key)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return dict.get(self, self._key(key), default)
+
+    def __getitem__(self, key: Any) -> Any:
+        return dict.__getitem__(self, self._key(key))
+
+    def __contains__(self, key: object) -> bool:
+        return dict.__contains__(self, self._key(key))
+
+    def _sort_key(self, key: str) -> str:
+        return self._order.get(key, key)
+
+    def _without(self, drop: set[str]) -> KV:
+        gone = drop | {self._escape(k) for k in drop}
+        return EscapedKV({k: v for k, v in self._raw.items() if k not in gone and self._escape(k) not in gone},
+                         self._escape)
 
 
 class Pair(Struct):
@@ -237,6 +281,25 @@ class TemplateData(Ptr):
                 external_url=external_url,
             )
         )
+
+    def escaped(self, escape: Callable[[str], str]) -> TemplateData:
+        """The same data with every piece of text an alert supplied passed through `escape`:
+        label and annotation names and values (of each alert, and the group and common sets)
+        and each alert's `GeneratorURL`, and the `ExternalURL` links are built on. What the
+        configuration or alertbot supplied (the receiver, status, times, fingerprints) stays.
+        The one place that lists them: a field added to the data must be added here."""
+        d = self.data
+
+        def kv(m: Mapping[str, str]) -> EscapedKV:
+            raw = m._raw if isinstance(m, EscapedKV) else m
+            return EscapedKV(raw, escape)
+
+        alerts = Alerts(Alert(status=a.Status, labels=kv(a.Labels), annotations=kv(a.Annotations),
+                              starts_at=a.StartsAt, ends_at=a.EndsAt, generator_url=escape(a.GeneratorURL),
+                              fingerprint=a.Fingerprint) for a in d.Alerts)
+        return TemplateData(Data(receiver=d.Receiver, status=d.Status, alerts=alerts,
+                                 group_labels=kv(d.GroupLabels), common_labels=kv(d.CommonLabels),
+                                 common_annotations=kv(d.CommonAnnotations), external_url=escape(d.ExternalURL)))
 
     @classmethod
     def from_webhook(cls, payload: Mapping[str, Any]) -> TemplateData:

@@ -13,6 +13,9 @@ Slack has no escape character. What it documents: `&`, `<` and `>` must be writt
   (a quote) gets an invisible SOFT HYPHEN before it.
 - Label values go into inline code (`escape_code`), where Slack applies no formatting and
   which copies back exactly; a backtick inside becomes MODIFIER LETTER GRAVE ACCENT.
+- What a user's template places where it likes (`alert_text`, applied to every piece of alert
+  data before a template sees it): the above, and never a token even right after the
+  template's own `<`; an http(s) URL stays a working URL.
 
 `fit` cuts text so that its *escaped* form fits a limit, never inside an entity or token.
 Lengths are counted in UTF-16 code units (`slen`), never less than characters: whichever way
@@ -77,6 +80,33 @@ def _escape_pieces(text: str) -> list[str]:
         elif not ch.isspace():
             at_line_start = False
     return pieces
+
+
+_HTTP_URL = re.compile(r"^https?://\S+$")
+_URL_CHARS = {"&": "&amp;", "<": "%3C", ">": "%3E", "|": "%7C"}
+_BROADCAST_IN_URL = re.compile(r"@(?=(?:channel|here|everyone)\b)", re.IGNORECASE)
+_TOKEN_SIGILS = ("!", "@", "#")
+
+
+def alert_text(text: str) -> str:
+    """The one rule for text an alert supplied (a label's name or value, an annotation, a
+    `generatorURL`) that a template places into mrkdwn: it can never open, close or become a
+    `<…>` token or a broadcast, wherever the template puts it.
+
+    - An http(s) URL (the whole text, no whitespace) stays a working URL: `&` is written
+      `&amp;` (as Slack wants it in a link), `<`, `>` and `|` are percent-encoded, and `@`
+      before channel/here/everyone is `%40` — so `<{{ .GeneratorURL }}|graph>` links there,
+      and it cannot end the link, relabel it or mention anyone.
+    - Anything else is `escape_text` (entities, no formatting, broadcasts broken), and when it
+      starts with `!`, `@` or `#` a WORD JOINER goes first: placed right after a template's own
+      `<` it would otherwise become `<!channel>`, `<@U…>` or `<#C…>`.
+    """
+    text = _CONTROL.sub("", text)
+    if _HTTP_URL.match(text):
+        url = "".join(_URL_CHARS.get(ch, ch) for ch in text)
+        return _BROADCAST_IN_URL.sub("%40", url)
+    out = escape_text(text)
+    return WORD_JOINER + out if out.startswith(_TOKEN_SIGILS) else out
 
 
 def escape_code(text: str) -> str:

@@ -155,18 +155,23 @@ def common_labels(alerts: Sequence[Alert]) -> dict[str, str]:
     return common_pairs(a.labels for a in alerts)
 
 
-def template_data(n: Notification, escape: Any = None) -> TemplateData:
-    """Alertmanager's template data for this notification; with `escape`, every label and
-    annotation value passes through it first (so a template's own mrkdwn works while alert
-    text stays text)."""
-    def esc(m: Mapping[str, str]) -> dict[str, str]:
-        return {k: escape(v) for k, v in m.items()} if escape is not None else dict(m)
-
-    alerts = [AlertSnapshot(labels=esc(a.labels), annotations=esc(a.annotations), starts_at=a.starts_at.rfc3339nano(),
+def template_data(n: Notification) -> TemplateData:
+    """Alertmanager's template data for this notification, as the alerts carry it (for fields
+    that are not mrkdwn: URLs, colours, the channel, API parameters)."""
+    alerts = [AlertSnapshot(labels=a.labels, annotations=a.annotations, starts_at=a.starts_at.rfc3339nano(),
                             ends_at=a.ends_at.rfc3339nano(), generator_url=a.generator_url,
                             fingerprint=f"{a.fingerprint:016x}", status=a.status_at(n.now)) for a in n.alerts]
-    return TemplateData.build(receiver=n.receiver, alerts=alerts, group_labels=esc(n.group_labels),
+    return TemplateData.build(receiver=n.receiver, alerts=alerts, group_labels=n.group_labels,
                               external_url=n.external_url)
+
+
+def mrkdwn_template_data(n: Notification) -> TemplateData:
+    """The data for fields that become mrkdwn: every piece of text an alert supplied passes
+    `alert_text` (the one rule), so a template's own mrkdwn works while alert text stays text
+    and can never become a mention or a link wherever the template puts it."""
+    from bot.notify.slack.mrkdwn import alert_text
+
+    return template_data(n).escaped(alert_text)
 
 
 def silence_url(external_url: str, labels: Mapping[str, str]) -> str:
@@ -189,8 +194,6 @@ def customised(cfg: SlackConfig) -> set[str]:
 
 def build_view(n: Notification, cfg: SlackConfig, templates: Templates, *, group_id: str,
                runbook: RunbookInfo | None = None) -> GroupView:
-    from bot.notify.slack.mrkdwn import escape_text
-
     firing_alerts = [a for a in n.alerts if not a.resolved_at(n.now)]
     resolved_alerts = [a for a in n.alerts if a.resolved_at(n.now)]
     common = common_labels(n.alerts)
@@ -206,7 +209,7 @@ def build_view(n: Notification, cfg: SlackConfig, templates: Templates, *, group
         fps_resolved=sorted(f"{a.fingerprint:016x}" for a in resolved_alerts)[:KEEP_FINGERPRINTS],
         started_ns=started, at_ns=n.now.ns, external_url=n.external_url,
         silence_url=silence_url(n.external_url, common or n.group_labels), runbook=runbook)
-    view.custom = _custom(n, cfg, templates, escape_text)
+    view.custom = _custom(n, cfg, templates)
     return view
 
 
@@ -218,14 +221,14 @@ def _alert_view(a: Alert, n: Notification, common: Mapping[str, str]) -> AlertVi
                      ends_ns=0 if a.ends_at.is_zero else a.ends_at.ns, generator_url=a.generator_url)
 
 
-def _custom(n: Notification, cfg: SlackConfig, templates: Templates, escape: Any) -> CustomParts:
+def _custom(n: Notification, cfg: SlackConfig, templates: Templates) -> CustomParts:
     mine = customised(cfg)
     out = CustomParts()
     wanted = [f for f in CUSTOM_TEXT_FIELDS if f in mine and getattr(cfg, f)]
     if not wanted and not cfg.fields and not cfg.actions:
         return out
     raw = template_data(n)
-    safe = template_data(n, escape)
+    safe = mrkdwn_template_data(n)
     for f in wanted:
         data = raw if f in RAW_FIELDS else safe
         value = templates.render_safe(getattr(cfg, f), data, fallback="", field=f"slack.{f}")
