@@ -36,6 +36,7 @@ from bot.chatops.settings import ChatopsSettings, from_env, reload_if_changed
 from bot.chatops.upkeep import Upkeep
 from bot.chatops.upstream import Upstream
 from bot.logging import get_logger
+from bot.server.body import ROUTE_BODY_LIMITS, BodyTooLarge, read_body
 from bot.server.common import RUNTIME
 from bot.server.middleware import client_address
 from bot.server.runtime import Runtime
@@ -43,7 +44,7 @@ from bot.server.runtime import Runtime
 log = get_logger("alertbot.chatops")
 
 ROUTE = "/slack/events"
-MAX_BODY = 1024 * 1024  # Slack's payloads are far smaller; a bigger body is not Slack
+MAX_BODY = ROUTE_BODY_LIMITS[ROUTE]  # 1 MiB: a front passing requests on reads the same table
 WINDOW_S = 300  # Slack's replay window: a request signed longer ago than this is refused
 TRANSPORT: contextvars.ContextVar[str] = contextvars.ContextVar("alertbot_chatops_transport", default="http")
 ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5)
@@ -250,11 +251,11 @@ class Chatops:
 
         started = time.monotonic()
         TRANSPORT.set("http")
-        if request.content_length is not None and request.content_length > MAX_BODY:
-            return self._refuse(request, 413, "refused_too_large", "body too large for a Slack request")
-        body = await request.read()
-        if len(body) > MAX_BODY:
-            return self._refuse(request, 413, "refused_too_large", "body too large for a Slack request")
+        try:  # within the limit while reading, before anything is checked (413 from the middleware)
+            body = await read_body(request, MAX_BODY)
+        except BodyTooLarge:
+            self.metrics.requests.labels("http", "refused_too_large").inc()
+            raise
         if not self.settings.signing_secret:
             return self._refuse(request, 503, "refused_unconfigured",
                                 "Slack requests cannot be verified: SLACK_SIGNING_SECRET is not set")

@@ -4,13 +4,31 @@ A declared `Content-Length` over the limit is refused before a byte of the body 
 chunked body is refused as soon as what has arrived passes the limit. Either way the
 connection is closed after the 413 rather than drained, so a client that keeps sending costs
 nothing more.
+
+Most routes take up to `--max-body-size`; those in ROUTE_BODY_LIMITS (Slack's and PagerDuty's)
+have their own, and both the route's handler and a front process passing the request on read
+them with it.
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from bot.notify.pagerduty.webhooks import MAX_BODY_BYTES as PAGERDUTY_WEBHOOK_MAX_BODY
 from bot.server import apijson
+
+SLACK_EVENTS_MAX_BODY = 1024 * 1024  # Slack's payloads are far smaller; a bigger body is not Slack
+
+# Routes with a limit of their own, by path (--max-body-size is every other route's).
+ROUTE_BODY_LIMITS: dict[str, int] = {
+    "/slack/events": SLACK_EVENTS_MAX_BODY,
+    "/pagerduty/webhook": PAGERDUTY_WEBHOOK_MAX_BODY,
+}
+
+
+def body_limit(path: str, max_body_bytes: int) -> int:
+    """The most a request to `path` may carry."""
+    return ROUTE_BODY_LIMITS.get(path, max_body_bytes)
 
 
 class BodyTooLarge(Exception):

@@ -25,7 +25,7 @@ from bot.engine.timestamp import Timestamp
 from bot.logging import get_logger
 from bot.server import apijson
 from bot.server.api_alerts import ERROR_SEPARATOR
-from bot.server.body import read_body
+from bot.server.body import body_limit, read_body
 from bot.server.common import UNAVAILABLE_HEADERS
 from bot.server.ingestion import not_stored
 from bot.server.metrics import FrontMetrics
@@ -257,7 +257,7 @@ class Front:
     async def pass_on(self, request: web.Request) -> web.StreamResponse:
         """Any other request, to the engine process as it came (raw body: signatures still verify)."""
         assert self.session is not None
-        body = await read_body(request, self.settings.max_body_bytes)
+        body = await read_body(request, body_limit(request.path, self.settings.max_body_bytes))
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
         headers["Host"] = request.host
         if request.remote:

@@ -6,9 +6,11 @@ more than one core, and one process, `--ingest-workers 0`): the answers must be 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -189,3 +191,56 @@ async def test_webhook_takes_json(bots: dict[str, BotServer], quiet: None, conte
     assert status == 200
     for bot in bots.values():
         assert len(await _alerts(bot, f't="{tag}"')) == 1
+
+
+# ---------------------------------------------------------------------------------- item 8
+
+def _send_raw(port: int, head: bytes, chunks: Iterator[bytes] | list[bytes], wait: float = 30.0) -> bytes:
+    """Sends a request by hand and returns what the server answered before closing (or before
+    `wait` seconds of silence). Sending stops when the server closes its side."""
+    with socket.create_connection(("127.0.0.1", port), timeout=wait) as s:
+        s.sendall(head)
+        try:
+            for chunk in chunks:
+                s.sendall(chunk)
+        except OSError:
+            pass  # the server answered and closed while we were still sending
+        data = b""
+        try:
+            while True:
+                part = s.recv(65536)
+                if not part:
+                    break
+                data += part
+        except OSError:
+            pass
+    return data
+
+
+def _chunked_forever(total: int, size: int = 65536) -> list[bytes]:
+    """`total` bytes of chunked body with no last chunk: the body never ends."""
+    return [b"%x\r\n" % size + b" " * size + b"\r\n"] * (total // size)
+
+
+@pytest.mark.parametrize("path, limit", [("/slack/events", 1024 * 1024), ("/pagerduty/webhook", 256 * 1024)])
+async def test_a_route_refuses_a_chunked_body_over_its_own_limit_while_reading(
+        bots: dict[str, BotServer], quiet: None, path: str, limit: int) -> None:
+    """Slack's and PagerDuty's routes take at most 1 MiB and 256 KiB: a chunked body is refused
+    once it passes that, before it ends and before any signature is checked (not read on to
+    --max-body-size, 64 MiB)."""
+    head = (f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n").encode()
+    answers = {}
+    for name, bot in bots.items():
+        answer = await asyncio.to_thread(_send_raw, bot.port, head, _chunked_forever(4 * limit))
+        status_line, _, rest = answer.partition(b"\r\n")
+        answers[name] = (status_line, rest.partition(b"\r\n\r\n")[2])
+    assert len(set(answers.values())) == 1, answers
+    status_line, body = answers["default"]
+    assert status_line == b"HTTP/1.1 413 Request Entity Too Large", answers
+    assert json.loads(body) == {"code": 413, "message": f"request body too large: more, the limit is {limit} bytes"}
+    # A declared length over the limit is refused before a byte of the body is sent.
+    for bot in bots.values():
+        head = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {limit + 1}\r\n\r\n".encode()
+        answer = await asyncio.to_thread(_send_raw, bot.port, head, [])
+        assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
