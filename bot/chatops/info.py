@@ -154,7 +154,7 @@ class InfoOps:
             lines.append(f"• outbox: {len(engine.outbox)} notification(s) waiting"
                          + (f", oldest {fmt_age(nowt.ns / NS - oldest / NS)}" if oldest else ""))
         else:
-            lines.append(f"• engine ⚠️ not ready: {esc(rt.boot_error or 'loading state from the database')}")
+            lines.append(f"• engine ⚠️ not ready: {esc(rt.not_ready_reason)}")
         lines.append("• Slack: " + self.c.transport_status())
         if self.upstream is not None:
             lines.append(f"• upstream Alertmanager {esc(self.upstream.where)}: " + self.c.upkeep.describe())

@@ -17,6 +17,7 @@ import asyncio
 import heapq
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -46,6 +47,8 @@ NFLOG_GC_INTERVAL_S = 900.0  # the notification log's maintenance interval
 GROUP_CACHE_SIZE = 100_000
 LATE_TICK_NS = 1_000_000_000  # a tick processed later than this re-arms from "now"
 FLUSHES_PER_CYCLE = 500  # about 50 ms of flushing: a burst of due groups is committed and sent in slices
+RECOVER_MIN_S = 0.5  # after a failed commit or reload, the wait before reloading again: doubles
+RECOVER_MAX_S = 5.0  # ...up to this, so that a database back from a fault is used within seconds
 
 
 class Overloaded(Exception):
@@ -230,7 +233,30 @@ class Engine:
         # Heap of (next flush ns, group id): entries go stale when a group flushes, starts a
         # flush or goes away, and are dropped when they reach the top (_next_group_due_ns).
         self._due: list[tuple[int, str]] = []
-        self.ready = False
+        self._ready = False
+        self.unready_since: float | None = time.monotonic()  # while not ready: since when (monotonic)
+        self.problem = ""  # while not ready: why (the database's error)
+        self._failures = 0  # commits or reloads failed in a row (the backoff)
+        self._cycle_started: float | None = None  # monotonic, while a cycle runs
+
+    @property
+    def ready(self) -> bool:
+        """The state is loaded and the engine runs cycles (False while it reloads after a fault)."""
+        return self._ready
+
+    @ready.setter
+    def ready(self, value: bool) -> None:
+        if value != self._ready:
+            self.unready_since = None if value else time.monotonic()
+        self._ready = value
+        if value:
+            self.problem = ""
+
+    def cycle_running_for(self) -> float:
+        """Seconds the cycle under way has run (0 between cycles): a cycle stuck on a database
+        that never answers shows here, and fails the liveness check."""
+        started = self._cycle_started
+        return 0.0 if started is None else time.monotonic() - started
 
     # ------------------------------------------------------------------ configuration
     def _set_config(self, config: Config, integrations: IntegrationRegistry) -> None:
@@ -527,9 +553,11 @@ class Engine:
                 log.error("%s", exc)
                 return True
             self.stats.commit_failures += 1
-            log.error("commit failed, state reloaded from the database: %s", exc)
-            await self._recover()
+            log.error("commit failed; reloading the state from the database (%d failed in a row): %s",
+                      self._failures + 1, exc)
+            await self._recover(str(exc))
             return True
+        self._failures = 0
         for ing in ingests:
             self.stats.alerts_received += len(ing.alerts)
             if ing.future is not None and not ing.future.done():
@@ -571,12 +599,29 @@ class Engine:
                 call.future.set_exception(StoreUnavailable(f"engine error: {type(exc).__name__}"))
         self._ingests, self._calls, self._queued_alerts = [], [], 0
 
-    async def _recover(self) -> None:
+    async def _recover(self, reason: str) -> None:
+        """Memory is rebuilt from the database, the truth, after a failed commit or a bug: tried
+        again, waiting RECOVER_MIN_S doubling to RECOVER_MAX_S, until it works, so a database
+        that comes back (a restart, a read-only or full disk cleared) is used again without a
+        restart of alertbot. Meanwhile the engine is not ready: requests are answered 503 and
+        no cycle runs, so nothing is decided on a state the database did not take."""
         self.ready = False
-        try:
-            await self.start()
-        except StoreUnavailable as exc:
-            log.error("database still unavailable: %s", exc)
+        self.problem = reason
+        while True:
+            self._failures += 1
+            self._fail_waiting(StoreUnavailable(f"alertbot is recovering from a database error: {reason}"))
+            delay = min(RECOVER_MIN_S * 2 ** (self._failures - 1), RECOVER_MAX_S)
+            await asyncio.sleep(delay)
+            try:
+                await self.start()
+                return
+            except StoreUnavailable as exc:
+                reason = self.problem = str(exc)
+                log.error("database still unavailable; retrying in %.1fs: %s",
+                          min(RECOVER_MIN_S * 2 ** self._failures, RECOVER_MAX_S), exc)
+            except Exception as exc:  # a bug in loading: keep trying, and say so
+                reason = self.problem = f"loading the state failed: {type(exc).__name__}"
+                log.exception("loading the state failed; retrying")
 
     # ------------------------------------------------------------------ ingest
     def _apply_ingest(self, alerts: Iterable[Alert], now: Timestamp, changes: Changes,
@@ -827,13 +872,15 @@ class Engine:
                         await self._wake.wait()
                 except TimeoutError:
                     pass
+            self._cycle_started = time.monotonic()
             try:
                 await self.cycle()
             except Exception as exc:  # a bug: never let the loop die, never leave a caller waiting
-                log.exception("engine cycle failed; state reloaded from the database")
+                log.exception("engine cycle failed; reloading the state from the database")
                 self._fail_waiting(exc)
-                await self._recover()
-                await asyncio.sleep(0.1)
+                await self._recover(f"engine cycle failed: {type(exc).__name__}")
+            finally:
+                self._cycle_started = None
 
     # ------------------------------------------------------------------ queries (API)
     def receivers_of(self, a: Alert) -> list[str]:

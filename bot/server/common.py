@@ -20,6 +20,5 @@ def ready_engine(rt: Runtime) -> Engine:
     """The engine, or a 503 (Alertmanager and Prometheus retry 5xx) while it is not ready."""
     engine = rt.engine
     if engine is None or not rt.ready:
-        why = f": {rt.boot_error}" if rt.boot_error else ": loading state from the database"
-        raise ApiError.payload(503, f"alertbot is not ready{why}").with_headers(UNAVAILABLE_HEADERS)
+        raise ApiError.payload(503, f"alertbot is not ready: {rt.not_ready_reason}").with_headers(UNAVAILABLE_HEADERS)
     return engine

@@ -62,6 +62,9 @@ class Runtime:
         self.inbox: InboxApplier | None = None
         self.instance_id = settings.resolved_instance_id()
         self.lease_held = False  # this replica runs the engine (Socket Mode connects only then)
+        # Since when this replica has been unable to run its engine (monotonic), while it has no
+        # engine: booting, or a database it cannot reach. None: it runs one, or stands by healthily.
+        self._down_since: float | None = time.monotonic()
         self._stepping_down = False
         self._reload_lock = asyncio.Lock()
         self.runbooks = _load_runbooks(config)
@@ -73,6 +76,34 @@ class Runtime:
     def ready(self) -> bool:
         return (self.engine is not None and self.engine.ready and self._loop_task is not None
                 and not self._loop_task.done())
+
+    @property
+    def not_ready_reason(self) -> str:
+        engine = self.engine
+        if engine is not None and engine.problem:
+            return f"recovering from a database error: {engine.problem}"
+        return self.boot_error or "loading state from the database"
+
+    def down_for(self) -> float:
+        """Seconds this replica has not been able to run its engine: not ready (booting, or
+        reloading after a database fault), or a cycle stuck that long. 0 while it runs, and
+        while it stands by for another replica holding the lease with the database reachable."""
+        now = time.monotonic()
+        engine = self.engine
+        if self.ready:
+            return engine.cycle_running_for()  # type: ignore[union-attr]
+        if engine is not None and self._loop_task is not None and not self._loop_task.done():
+            return now - (engine.unready_since or now)
+        return 0.0 if self._down_since is None else now - self._down_since
+
+    def liveness_problem(self) -> str | None:
+        """Why /-/healthy fails (an orchestrator should restart this process), or None."""
+        limit = self.settings.max_unready_seconds
+        down = self.down_for()
+        if down < limit:
+            return None
+        return (f"the engine has not been able to run for {down:.0f}s (limit {limit:g}s, "
+                f"--max-unready-duration): {self.not_ready_reason}")
 
     async def start(self) -> None:
         self.http = await HttpClient.create()
@@ -88,6 +119,8 @@ class Runtime:
                 return
             except StoreUnavailable as exc:
                 self.boot_error = str(exc)
+                if self._down_since is None:
+                    self._down_since = time.monotonic()
                 log.error("database unavailable; retrying", error=str(exc), retry_in_seconds=round(delay, 1))
             except Exception as exc:  # a bug: keep trying, and say so, rather than sit unready in silence
                 self.boot_error = f"start-up failed: {type(exc).__name__}"
@@ -116,6 +149,7 @@ class Runtime:
         self.engine = engine
         await engine.start()
         self._loop_task = asyncio.get_running_loop().create_task(self._run_engine(engine), name="alertbot-engine")
+        self._down_since = None
         self._lease_task = asyncio.get_running_loop().create_task(self._keep_lease(), name="alertbot-lease")
         self.inbox = InboxApplier(engine, self.store, self.metrics, fronts_here=self.settings.ingest_workers > 0)
         self._inbox_task = asyncio.get_running_loop().create_task(self.inbox.run(), name="alertbot-inbox")
@@ -133,11 +167,13 @@ class Runtime:
         while True:
             lease = await self.store.acquire_lease(self.instance_id, ttl)
             if lease.acquired:
+                self._down_since = time.monotonic()  # loading the state from here on
                 self.lease_held = True
                 self.metrics.engine_lease_held.set(1)
                 log.info("engine lease held", replica=self.instance_id, epoch=lease.epoch, lease_seconds=ttl)
                 return
             self.metrics.engine_lease_held.set(0)
+            self._down_since = None  # a standby that can reach the database is healthy
             self.boot_error = (f"standby: replica {lease.holder!r} holds the engine lease; this one takes over "
                                f"when it goes {ttl:g}s without renewing it")
             if lease.holder != told:
@@ -177,6 +213,7 @@ class Runtime:
         self.metrics.engine_lease_held.set(0)
         self.boot_error = f"standby: {reason}"
         self.engine.ready = False
+        self._down_since = time.monotonic()
         if self.worker is not None:
             self.worker.stop()
         asyncio.get_running_loop().create_task(self._stand_by(), name="alertbot-stand-by")
@@ -202,6 +239,8 @@ class Runtime:
             raise
         except Exception:  # run() never returns on its own; this would be a bug
             log.exception("engine loop stopped")
+            self._down_since = time.monotonic()
+            self.boot_error = "the engine loop stopped (a bug: see the log)"
             raise
 
     async def stop(self) -> None:

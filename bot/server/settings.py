@@ -13,6 +13,7 @@ DEFAULT_CONFIG = "routes.yaml"
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
 DEFAULT_MAX_QUEUED_ALERTS = 200_000
 DEFAULT_LEASE_SECONDS = 15.0
+DEFAULT_MAX_UNREADY_SECONDS = 120.0  # /-/healthy fails when the engine could not run this long
 
 
 class SettingsError(ValueError):
@@ -49,6 +50,8 @@ class Settings:
     lease_seconds: float = DEFAULT_LEASE_SECONDS
     # Front processes that take POST /api/v2/alerts into the inbox (docs/inbox.md); 0: one process.
     ingest_workers: int = 0
+    # /-/healthy answers 503 once this replica has not been able to run its engine this long.
+    max_unready_seconds: float = DEFAULT_MAX_UNREADY_SECONDS
 
     def resolved_instance_id(self) -> str:
         return self.instance_id or f"{socket.gethostname()}/{self.listen}"

@@ -611,6 +611,12 @@ class SqlStore:
                 for sql, params in steps:
                     await conn.exec_driver_sql(sql, params)
         except _DB_ERRORS as exc:
+            if self.dialect == "sqlite" and self._engine is not None:
+                # A connection SQLite opened while the file could not be written (read-only,
+                # immutable) stays read-only for good: the pool is replaced, so the next
+                # commit opens the file afresh and works once the file can be written again.
+                with contextlib.suppress(*_DB_ERRORS):
+                    await self._engine.dispose()
             raise self._unavailable(exc) from exc
         if time.monotonic() >= self._next_purge:
             self._schedule_purge()

@@ -60,8 +60,8 @@ async def test_database_refusing_a_commit_answers_503_then_recovers(logs: io.Str
         assert await r.read() == b'"alerts not stored: the database is unavailable; retry later"\n'
         assert r.headers["Retry-After"] == "1"
         assert store.alerts == {}
-        # The retry Alertmanager/Prometheus make is stored.
-        for _ in range(100):
+        # The retry Alertmanager/Prometheus make is stored, once the state is reloaded.
+        for _ in range(3000):
             if (await client.get("/-/ready")).status == 200:
                 break
             await asyncio.sleep(0.01)
