@@ -229,13 +229,17 @@ class Answered:
 class Load:
     """Batches of fresh alerts (alertname=Load, group=g<k>, id=L<n>) over `groups` groups, at
     `rate` batches per second, each batch its own request (a hung request does not stop the
-    others; at most `in_flight` at once)."""
+    others; at most `in_flight` at once). With `new_group_every` = k, every k-th alert starts a
+    group of its own instead (group=n<m>), so that new groups keep appearing: before, during
+    and after a fault."""
 
     def __init__(self, session: aiohttp.ClientSession, url: str, *, groups: int = 300, batch: int = 50,
-                 rate: float = 5.0, in_flight: int = 8, prefix: str = "L", name: str = "Load") -> None:
+                 rate: float = 5.0, in_flight: int = 8, prefix: str = "L", name: str = "Load",
+                 new_group_every: int = 0) -> None:
         self.session = session
         self.url = url
         self.groups = groups
+        self.new_group_every = new_group_every
         self.batch = batch
         self.rate = rate
         self.prefix = prefix
@@ -250,7 +254,9 @@ class Load:
         out = []
         for _ in range(n):
             i = next(self._ids)
-            out.append({"labels": {"alertname": self.name, "group": f"g{i % self.groups}", "id": f"{self.prefix}{i}"},
+            k = self.new_group_every
+            group = f"n{i // k}" if k and i % k == k - 1 else f"g{i % self.groups}"
+            out.append({"labels": {"alertname": self.name, "group": group, "id": f"{self.prefix}{i}"},
                         "annotations": {"summary": f"load alert {i}"}})
         return out
 
@@ -492,6 +498,9 @@ def check(receiver: Receiver, loads: list[Load], prober: Prober, ready: ReadyMon
     v = Verdict()
     f = v.figures
     recovered = recovered_at(fault, ready)
+    if ready.polls:
+        last = ready.polls[-1]
+        f["ready_at_end"] = f"{last.status} {last.text[:120]}"
     if fault is not None and fault.cleared is not None:
         again = ready.ready_again(fault.cleared)
         f["fault_seconds"] = _r(fault.cleared - (fault.started or fault.cleared))
@@ -511,7 +520,7 @@ def check(receiver: Receiver, loads: list[Load], prober: Prober, ready: ReadyMon
     lost += [i for i, ok in (extra_alerts or {}).items() if not ok]
     f["alerts_answered"] = len(answered) + len(extra_alerts or {})
     f["alerts_lost"] = len(lost)
-    f["posts_refused"] = sum(load.refused() for load in loads)
+    f["load_posts_refused"] = sum(load.refused() for load in loads)
     if lost:
         v.problems.append(f"(a) {len(lost)} of {f['alerts_answered']} alerts answered 2xx were never notified "
                           f"(e.g. {sorted(lost)[:5]})")
@@ -689,6 +698,12 @@ class World:
         alerts, groups = extra() if extra is not None else ({}, {})
         v = check(self.receiver, loads, prober, ready, self.fault, extra_alerts=alerts, extra_groups=groups)
         v.figures["settle_waited_s"] = _r(waited)
+        for bot in self.bots:
+            listening = next((r for r in bot.log_records() if r.get("message") == "listening"), {})
+            v.figures["ingest_workers"] = listening.get("ingest_workers")
+            if bot.proc.poll() is not None:  # it must survive every fault: say so before anything else
+                v.problems.insert(0, f"the bot's process ended during the test (exit status {bot.proc.returncode}); "
+                                     f"its log: {bot.log_path}")
         return v
 
 
@@ -697,3 +712,42 @@ async def _sleep_until(t: float, stop: asyncio.Event) -> None:
     if delay > 0:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), delay)
+
+
+# ---------------------------------------------------------------------------- database faults
+
+RETRY_RATE_AVG = 2.0  # engine retry lines per second, on average while the fault lasts
+RETRY_RATE_PEAK = 6  # ...and in any one second
+
+
+def check_fault_felt(v: Verdict, fault: Fault, loads: list[Load], prober: Prober, ready: ReadyMonitor) -> None:
+    """The fault bit: some request was refused or /-/ready said no while it lasted (else the
+    scenario proved nothing)."""
+    assert fault.started is not None and fault.cleared is not None
+    posts = [p for load in loads for p in load.posts] + [p.post for p in prober.probes]
+    during = [p for p in posts if fault.started <= p.sent <= fault.cleared]
+    refused = [p for p in during if not p.ok]
+    not_ready = ready.not_ready_during(fault.started, fault.cleared + RECOVERY_BOUND_S)
+    v.figures["posts_during_fault"] = len(during)
+    v.figures["posts_refused_during_fault"] = len(refused)
+    v.figures["refusals"] = sorted({f"{p.status} {p.error[:80]}" for p in refused})[:4]
+    v.figures["ready_answers_after_fault_start"] = sorted({f"{p.status} {p.text[:100]}" for p in not_ready})[:4]
+    if not refused and not not_ready:
+        v.problems.append("the fault was not felt: no request refused and /-/ready always 200 (the scenario "
+                          "injected nothing)")
+
+
+def check_retry_rate(v: Verdict, bot: BotServer, fault: Fault) -> None:
+    """Backoff: while the fault lasts, the engine's retry lines (ENGINE_RETRY_MESSAGES: a failed
+    commit, a reload that failed, a retry of the start-up) stay at most RETRY_RATE_AVG per second on
+    average and RETRY_RATE_PEAK in any one second. (Each retry without backoff also reloads the
+    whole state: the lines count the attempts.)"""
+    total, peak = log_retry_rate(bot, fault.wall_started, fault.wall_cleared)
+    seconds = max(1.0, fault.wall_cleared - fault.wall_started)
+    v.figures["engine_retry_lines_during_fault"] = total
+    v.figures["engine_retry_lines_per_s"] = round(total / seconds, 1)
+    v.figures["engine_retry_lines_peak_1s"] = peak
+    if total / seconds > RETRY_RATE_AVG or peak > RETRY_RATE_PEAK:
+        v.problems.append(f"no backoff: {total} engine retry lines ('commit failed…', 'database still unavailable…') "
+                          f"in the {seconds:.1f}s of the fault ({total / seconds:.1f}/s, {peak} in one second; "
+                          f"bound {RETRY_RATE_AVG:g}/s and {RETRY_RATE_PEAK} in one second)")
