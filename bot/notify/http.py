@@ -13,18 +13,38 @@ DEFAULT_ATTEMPT_TIMEOUT = 30.0
 
 
 def url_origin(url: str) -> str:
-    """Scheme, host and path of a URL, without credentials or query (they may be secret): what
-    logs and start-up lines may show of a receiver's URL."""
+    """What logs, start-up lines, errors and the status page show of a receiver's URL: scheme,
+    host and port, which say where notifications go, and `/<secret>` for any path or query. A
+    webhook's path is often its credential (Slack's, Discord's and Teams' incoming webhooks),
+    and credentials in the URL are never shown either."""
+    from urllib.parse import urlsplit
+
+    where = url_host(url)
+    if where is None:
+        return "an unparsable URL"
+    parts = urlsplit(url)
+    return where + (parts.path if parts.path in ("", "/") and not parts.query else "/<secret>")
+
+
+def url_host(url: str) -> str | None:
+    """`scheme://host[:port]` of a URL, or None when it has no scheme or host."""
     from urllib.parse import urlsplit
 
     try:
         parts = urlsplit(url)
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        if parts.port:
+            host += f":{parts.port}"
     except ValueError:
-        return "an unparsable URL"
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    return f"{parts.scheme}://{host}{parts.path}"
+        return None
+    return f"{parts.scheme}://{host}" if parts.scheme and host else None
+
+
+def hide_url(text: str, url: str) -> str:
+    """`text` (an error message) with `url` in it shown as url_origin shows it."""
+    return text.replace(url, url_origin(url)) if url and url in text else text
 
 
 def read_secret_file(path: str) -> str:

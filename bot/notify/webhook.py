@@ -18,7 +18,7 @@ from bot.config.receivers import WebhookConfig
 from bot.engine.alert import Alert
 from bot.notify import gojson
 from bot.notify.base import Notification, Outcome
-from bot.notify.http import HttpClient, read_secret_file
+from bot.notify.http import HttpClient, hide_url, read_secret_file
 from bot.routing.labels import common_pairs
 
 _QUOTE_META = re.compile(r"([\\.+*?()|\[\]{}^$])")
@@ -123,4 +123,5 @@ class WebhookIntegration:
                     return Outcome.retry(error)
                 return Outcome.permanent(error)
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-            return Outcome.retry(f"{type(exc).__name__}: {exc}")
+            # aiohttp names the whole URL in some errors (InvalidURL, redirects): its path may be a token.
+            return Outcome.retry(hide_url(f"{type(exc).__name__}: {exc}", url))

@@ -9,7 +9,6 @@ valid YAML in Alertmanager's schema.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel
@@ -17,6 +16,7 @@ from pydantic import BaseModel
 from bot.config import Config
 from bot.config.receivers import WebhookConfig
 from bot.config.types import Secret
+from bot.notify.http import url_host
 
 MASK = "<secret>"
 
@@ -36,17 +36,13 @@ Span = tuple[int, int, str]  # start, end, replacement
 
 def _url_mask(secret: Secret) -> str:
     """A webhook URL stays a URL: Alertmanager 0.25 parses `webhook_configs.url` as a plain
-    URL (not a secret), so amtool could not load `<secret>` there. Scheme and host are kept
-    (they are where notifications go); path, query and credentials are masked."""
+    URL (not a secret), so amtool could not load `<secret>` there. Shown as url_origin shows it
+    everywhere else (scheme, host and port kept; path, query and credentials masked), with the
+    path always masked here, so that the page does not tell whether a URL has one."""
     if secret.env_name is None:
-        try:
-            parts = urlsplit(secret.reveal())
-            if parts.scheme in ("http", "https") and parts.hostname:
-                host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
-                port = f":{parts.port}" if parts.port else ""
-                return f"{parts.scheme}://{host}{port}/{MASK}"
-        except ValueError:
-            pass
+        where = url_host(secret.reveal())
+        if where is not None and where.startswith(("http://", "https://")):
+            return f"{where}/{MASK}"
     return f"http://masked.invalid/{MASK}"
 
 

@@ -154,12 +154,15 @@ async def test_logs_are_json_with_trace_ids_and_no_secrets(bot_factory, recorder
     async def refuse(request: web.Request) -> web.Response:
         return web.Response(status=400, text="bad routing_key=R0UT1NGKEY42 for ops@example.com "
                                              "(Authorization: Bearer s3cr3t.t0ken.value)")
-    leaky.router.add_post("/hook", refuse)
+    # Its path is its credential, as an incoming webhook's is: never shown (the start-up line,
+    # the status page, errors) beyond scheme, host and port.
+    leaky.router.add_post("/hook/1234567890/PATHT0KEN5ECRET", refuse)
     runner = web.AppRunner(leaky)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    leaky_url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/hook"  # type: ignore[union-attr]
+    leaky_origin = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+    leaky_url = leaky_origin + "/hook/1234567890/PATHT0KEN5ECRET"
     config = CONFIG_A.format(url=recorder.url) + f"      - url: {leaky_url}\n"
     bot: BotServer = bot_factory(config)
     trace = "0af7651916cd43dd8448eb211c80319c"
@@ -172,6 +175,8 @@ async def test_logs_are_json_with_trace_ids_and_no_secrets(bot_factory, recorder
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and "failed for good" not in bot.log_text():
             await asyncio.sleep(0.1)
+        status, config_page, _ = await _get(bot.url + "/api/v2/status")
+        assert status == 200 and f"{leaky_origin}/<secret>" in config_page
     finally:
         await runner.cleanup()
     records = bot.log_records()
@@ -187,7 +192,9 @@ async def test_logs_are_json_with_trace_ids_and_no_secrets(bot_factory, recorder
     assert failed, text[-3000:]
     assert "routing_key=[REDACTED]" in failed[0]["message"] and "[REDACTED_EMAIL]" in failed[0]["message"]
     assert "Bearer [REDACTED]" in failed[0]["message"]
-    for secret in ("R0UT1NGKEY42", "ops@example.com", "s3cr3t.t0ken.value", "jane.doe@example.com"):
+    assert any(r.get("message") == f"receiver 'one': webhook[1] → {leaky_origin}/<secret>" for r in records)
+    for secret in ("R0UT1NGKEY42", "ops@example.com", "s3cr3t.t0ken.value", "jane.doe@example.com",
+                   "PATHT0KEN5ECRET"):
         assert secret not in text, secret
     lines = [line for line in text.splitlines() if line.strip()]
     assert all(line.startswith("{") for line in lines), [line for line in lines if not line.startswith("{")][:3]
