@@ -72,6 +72,12 @@ class AckChange:
     note: str = ""  # something the person should know (e.g. why no ack silence)
 
 
+def _until(ns: int) -> str:
+    from bot.notify.slack.message import date
+
+    return date(ns)
+
+
 def group_matchers(group: AggrGroup, now: Timestamp) -> Matchers | None:
     """Matchers selecting the group's alerts: its group labels, else the labels its firing
     alerts share; None when there is nothing to match on."""
@@ -162,7 +168,10 @@ class AckExtension(Extension):
             txn.delete_kv(NS_ACK, gid)
 
     # ------------------------------------------------------------------ changes (inside a cycle)
-    def acknowledge(self, txn: Txn, group_id: str, user: User, comment: str = "") -> AckChange:
+    def acknowledge(self, txn: Txn, group_id: str, user: User, comment: str = "", *,
+                    ack_silence: bool = True) -> AckChange:
+        """Acknowledges the group. `ack_silence=False`: not the silence of an `ack_silence`
+        route (the person may not create it; the caller says why)."""
         engine = txn.engine
         group = engine.groups.get(group_id)
         if group is None:
@@ -173,7 +182,7 @@ class AckExtension(Extension):
         rec: dict[str, Any] = {"inc": group.created_ns, "by": user.id, "name": user.name, "at_ns": txn.now.ns,
                                "comment": comment, "source": "slack"}
         change = AckChange(group_id, True, user.id, user.name)
-        if getattr(group.route.config, "ack_silence", False):
+        if ack_silence and getattr(group.route.config, "ack_silence", False):
             change.silence_id, change.note = self._ack_silence(txn, group, user, rec)
         txn.put_kv(NS_ACK, group_id, rec)
         txn.audit(user.id, "ack", group_id, name=user.name, comment=comment, ack_silence=change.silence_id or None)
@@ -259,25 +268,50 @@ class AckExtension(Extension):
                                      "upstream": "", "pending": "create", "at_ns": txn.now.ns})
         return sid, ""
 
-    def extend_silence(self, txn: Txn, group_id: str) -> str | None:
-        """Pushes the ack silence's end out while the group still fires (the upkeep calls this);
-        returns the silence id when it was extended."""
+    def extension_due(self, group_id: str, now: Timestamp) -> Silence | None:
+        """The ack silence of the group when it is due to be extended now (the group fires, the
+        silence is active and has used a third of its time), else None."""
         cur = self.current(group_id)
-        if cur is None or not isinstance(cur.get("silence"), dict):
+        if cur is None or not isinstance(cur.get("silence"), dict) or self.engine is None:
             return None
-        group = txn.engine.groups[group_id]
-        if not any(not a.resolved_at(txn.now) for a in group.alerts.values()):
+        group = self.engine.groups.get(group_id)
+        if group is None or not any(not a.resolved_at(now) for a in group.alerts.values()):
             return None  # not firing any more: the silence lapses
-        sil = dict(cur["silence"])
+        sil = cur["silence"]
         duration_ns = round(self.ack_silence_s * NS)
-        if int(sil.get("until_ns", 0)) - txn.now.ns > duration_ns * 2 // 3:
+        if int(sil.get("until_ns", 0)) - now.ns > duration_ns * 2 // 3:
             return None
         try:
-            old = txn.engine.silences.get(sil["id"])
+            old = self.engine.silences.get(sil["id"])
         except LookupError:
             return None
-        if old.state(txn.now) != "active":
+        if old.state(now) != "active":
             return None  # expired by someone: respected, not revived
+        return old
+
+    def extend_silence(self, txn: Txn, group_id: str, refused: str | None = None) -> str | None:
+        """Pushes the ack silence's end out while the group still fires (the upkeep calls this);
+        returns the silence id when it was extended. `refused`: the acknowledger may not have
+        the longer silence (the upkeep asked their access rules): it is left to lapse, and the
+        thread is told once why."""
+        old = self.extension_due(group_id, txn.now)
+        if old is None:
+            return None
+        cur = self.current(group_id)
+        assert cur is not None
+        sil = dict(cur["silence"])
+        if refused is not None:
+            if not sil.get("refused"):
+                sil["refused"] = True
+                rec = dict(cur)
+                rec["silence"] = sil
+                txn.put_kv(NS_ACK, group_id, rec)
+                txn.audit("alertbot", "ack silence not extended", group_id, silence_id=old.id,
+                          acknowledged_by=cur.get("by"), reason=refused)
+                self._thread(txn, group_id, f"🔕 The acknowledgement silence `{old.id[:8]}` is not extended: "
+                                            f"{refused}. It ends {_until(old.ends_at.ns)}.")
+            return None
+        duration_ns = round(self.ack_silence_s * NS)
         until = txn.now.ns + duration_ns
         updated = Silence(old.id, old.matchers, old.starts_at, Timestamp(until), txn.now, old.created_by, old.comment)
         sid, rows = txn.engine.silences.set(updated, txn.now)
@@ -308,6 +342,16 @@ class AckExtension(Extension):
         return bool(rows)
 
     # ------------------------------------------------------------------ helpers
+    @staticmethod
+    def _thread(txn: Txn, group_id: str, text: str) -> None:
+        slack = txn.engine.extension("slack")
+        note = getattr(slack, "thread_note", None)
+        if callable(note):
+            try:
+                note(group_id, text, txn, kind="silence")
+            except Exception:
+                log.exception("slack thread note failed", group_id=group_id)
+
     @staticmethod
     def _refresh(txn: Txn, group_id: str, story: str | None, **status: Any) -> None:
         slack = txn.engine.extension("slack")

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from bot.chatops import parse
-from bot.chatops.access import Refused, User
+from bot.chatops.access import Refused, User, UserNames
 from bot.chatops.acks import group_matchers
 from bot.chatops.errors import NotFound, QueryRefused, Unavailable
 from bot.chatops.operations import SilenceRequest
@@ -79,6 +79,26 @@ class Listeners:
     def __init__(self, chatops: Chatops) -> None:
         self.c = chatops
         self.ops = chatops.ops
+        # Access rules that name someone by @name compare it with the name Slack's API gives
+        # for the request's user id, never with a name the request carries.
+        if chatops.access.names is None:
+            chatops.access.names = UserNames(self.slack_username)
+
+    async def slack_username(self, user_id: str) -> str:
+        """`users.info`'s `name` for a user id ("" for a deactivated account); raises with
+        Slack's reason when it cannot be read."""
+        if self.c.web is None or not self.c.settings.bot_token:
+            raise LookupError("no SLACK_BOT_TOKEN to read user names with")
+        try:
+            resp = await self.c.web.users_info(user=user_id)
+        except Exception as exc:
+            data = getattr(getattr(exc, "response", None), "data", None)
+            raise LookupError(str(data.get("error")) if isinstance(data, dict) and data.get("error")
+                              else type(exc).__name__) from None
+        u = resp.get("user") or {}
+        if u.get("id") != user_id or u.get("deleted"):
+            return ""
+        return str(u.get("name") or "")
 
     def register(self, bolt: AsyncApp) -> None:
         bolt.middleware(self.c.dedupe_middleware)
@@ -160,6 +180,8 @@ class Listeners:
 
     @staticmethod
     def user_of(body: dict[str, Any]) -> User:
+        """The user who sent it: the id is who they are; the name is only shown (access rules
+        never read it — an @name rule is resolved through Slack's API)."""
         if "user_id" in body:  # a slash command
             return User(str(body["user_id"]), str(body.get("user_name") or ""))
         u = body.get("user") or {}
@@ -441,8 +463,8 @@ class Listeners:
                 # Reading user groups may be slow; the modal must be answered within 3 s. When
                 # it is not known in time, the silence is checked again when it is created
                 # (and a refusal comes as an ephemeral message).
-                await asyncio.wait_for(self.c.access.check_silence(user, matchers, seconds), MODAL_CHECK_S)
-            except TimeoutError:
+                await asyncio.wait_for(self.ops.check_silence(user, matchers, seconds), MODAL_CHECK_S)
+            except (TimeoutError, Unavailable):
                 log.warning("access check for the silence modal took too long; checked again on creation",
                             user=user.id)
             except Refused as exc:

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.chatops import parse
-from bot.chatops.access import Access, Refused, User
-from bot.chatops.acks import NS_ACK, NS_SILENCE, AckExtension, GroupGone, NotAllowedHere
+from bot.chatops.access import Access, MatcherSet, Refused, User, matcher_set
+from bot.chatops.acks import NS_ACK, NS_SILENCE, AckExtension, GroupGone, NotAllowedHere, group_matchers
 from bot.chatops.errors import NotFound, Unavailable
 from bot.chatops.info import InfoOps
 from bot.chatops.parse import InputError
@@ -158,6 +158,18 @@ class Operations(QueryOps, InfoOps):
     async def _transact(self, fn: Callable[[Txn], Any]) -> Any:
         return await self.engine.transact(fn)
 
+    # ------------------------------------------------------------------ access to silences
+    def group_scopes(self) -> set[MatcherSet]:
+        """The matchers of a silence of exactly one open group (what its Silence buttons make)."""
+        now = self.now()
+        return {matcher_set(ms) for g in self.engine.groups.values() if (ms := group_matchers(g, now)) is not None}
+
+    async def check_silence(self, user: User, matchers: Sequence[Matcher], duration_s: float) -> str:
+        return await self.access.check_silence(user, matchers, duration_s, group_scopes=self.group_scopes())
+
+    async def check_expire(self, user: User, matchers: Sequence[Matcher]) -> str:
+        return await self.access.check_expire(user, matchers, group_scopes=self.group_scopes())
+
     # ------------------------------------------------------------------ ack / unack
     def _few(self, groups: Sequence[AggrGroup]) -> None:
         if len(groups) > MAX_GROUPS:
@@ -169,12 +181,24 @@ class Operations(QueryOps, InfoOps):
         await self.access.check(user, "ack")
         comment = parse.comment(comment)
         gids = [g.id for g in groups]
+        # An `ack_silence` route's acknowledgement also creates a silence: only for someone who
+        # may create that silence (else the acknowledgement alone, and the answer says why).
+        no_silence: dict[str, str] = {}
+        now = self.now()
+        for g in groups:
+            ms = group_matchers(g, now) if getattr(g.route.config, "ack_silence", False) else None
+            if ms is not None and self.acks.current(g.id) is None:
+                try:
+                    await self.check_silence(user, list(ms), self.acks.ack_silence_s)
+                except Refused as exc:
+                    no_silence[g.id] = exc.reason
 
         def fn(txn: Txn) -> list[tuple[str, Any]]:
             out: list[tuple[str, Any]] = []
             for gid in gids:
                 try:
-                    out.append((gid, self.acks.acknowledge(txn, gid, user, comment)))
+                    out.append((gid, self.acks.acknowledge(txn, gid, user, comment,
+                                                           ack_silence=gid not in no_silence)))
                 except GroupGone:
                     out.append((gid, None))
             return out
@@ -200,6 +224,8 @@ class Operations(QueryOps, InfoOps):
                     new_silences.append(change.silence_id)
                 if change.note:
                     extra.append(esc(change.note))
+                if gid in no_silence:
+                    extra.append(f"no ack silence: {no_silence[gid]}")
                 lines.append(f"👀 Acknowledged {label}" + (f" — {'; '.join(extra)}" if extra else "") + ".")
         if new_silences:
             notes = await self.c.upkeep.sync_upstream(new_silences)
@@ -306,7 +332,7 @@ class Operations(QueryOps, InfoOps):
     async def silence_preview(self, user: User, text: str) -> Reply:
         req = self.parse_silence(text)
         self.validate_silence(req, user)
-        await self.access.check_silence(user, req.matchers, req.duration_s)
+        await self.check_silence(user, req.matchers, req.duration_s)
         items, notes = await self.affected(req.matchers)
         return silence_preview_blocks(req.matchers, req.duration_s, req.comment, affected_lines(items),
                                       len(items), req.to_json(user), notes)
@@ -314,7 +340,7 @@ class Operations(QueryOps, InfoOps):
     async def create_silence(self, user: User, req: SilenceRequest, *, group_id: str = "",
                              how: str = "command") -> Reply:
         silence = self.validate_silence(req, user)
-        await self.access.check_silence(user, req.matchers, req.duration_s)
+        await self.check_silence(user, req.matchers, req.duration_s)
         upstream = self.upstream is not None
         matchers = silence.matchers
 
@@ -402,6 +428,7 @@ class Operations(QueryOps, InfoOps):
         if s.state(self.now()) == "expired":
             return simple(f"Silence {code(s.id, 40)} has already expired.")
         matchers = s.matchers
+        await self.check_expire(user, list(matchers))
 
         def fn(txn: Txn) -> list[str]:
             AckExtension.expire_silence(txn, s.id)
@@ -443,6 +470,13 @@ class Operations(QueryOps, InfoOps):
             raise Unavailable(str(exc)) from None
         if len(found) != 1:
             raise NotFound(f"no silence {code(ident, 60)} here or in the upstream Alertmanager")
+        try:
+            upstream_matchers = [Matcher.new(_type(m), str(m["name"]), str(m["value"]))
+                                 for m in found[0].get("matchers", [])]
+        except (KeyError, TypeError, MatcherError):
+            raise Refused("expire", "this upstream silence's matchers cannot be read: expire it in "
+                                    "Alertmanager") from None
+        await self.check_expire(user, upstream_matchers)
         am_id = str(found[0]["id"])
         try:
             await self.upstream.expire_silence(am_id)
@@ -468,8 +502,8 @@ class Operations(QueryOps, InfoOps):
             if state not in (ACTIVE, PENDING):
                 continue
             meta = metas.get(s.id, {})
-            if mine and meta.get("by") != user.id and s.created_by not in (user.name, user.id):
-                continue
+            if mine and meta.get("by") != user.id and s.created_by != user.id:
+                continue  # by the Slack user id: a name can be anyone's
             if matchers and not _silence_selects(s, matchers):
                 continue
             shown.append(s)

@@ -17,11 +17,11 @@ keeps the rules that were loaded, and says so in the log).
     access:
       everyone:                   # what anyone in the workspace may do (these are the defaults)
         allow: [ack, query, silence, expire]
-        silence: {max_duration: 24h}
-      rules:
+        silence: {scope: group, max_duration: 24h}   # an alert group's own labels, a day at most
+      rules:                      # a rule that names you replaces `everyone` for what it allows
         - name: ml-team
           groups: ["@ml-team"]    # Slack user groups: handle or id (S…)
-          users: ["U0123ABCD"]    # Slack users: id (U…), or @name (names can change: prefer ids)
+          users: ["U0123ABCD"]    # Slack users: id (U…), or @name (read from Slack, users.info)
           allow: [ack, silence, expire, query]
           silence:
             required_matchers: ['team="ml"']   # the silence must contain each, as written
@@ -41,6 +41,7 @@ Environment (secrets only from the environment, never from the file):
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,15 +54,26 @@ from bot.config.types import Duration, MatcherLine, Strict, Text, value_error_me
 from bot.config.yamldoc import parse_yaml
 
 Action = Literal["ack", "silence", "expire", "page", "query"]
+Scope = Literal["any", "group"]
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 ACTIONS: tuple[str, ...] = ("ack", "silence", "expire", "page", "query")
 DEFAULT_FILE = "alertbot.yaml"
 DAY = 86400.0
 
 
 class SilencePolicy(Strict):
-    """What a silence must look like for a grant to allow it."""
+    """The silences a grant covers: to create (`silence`, within `max_duration`) and to expire
+    (`expire`, whatever their length).
+
+    required_matchers   the silence contains each of these matchers, as written
+    scope               "any": any matchers (with the required ones); "group": the labels of
+                        one open alert group as matchers (what the Silence buttons on its
+                        message make), possibly narrowed by more, never broader
+    max_duration        the longest silence it may create
+    """
 
     required_matchers: list[MatcherLine] = []
+    scope: Scope = "any"
     max_duration: Duration | None = None
 
     @field_validator("max_duration")
@@ -72,6 +84,13 @@ class SilencePolicy(Strict):
         return v
 
 
+class EveryoneSilencePolicy(SilencePolicy):
+    # The workspace at large silences an alert group from its message, for a day at most;
+    # anything broader takes `scope: any`, written out.
+    scope: Scope = "group"
+    max_duration: Duration | None = 24 * 3600.0
+
+
 class Grant(Strict):
     allow: list[Action] = []
     silence: SilencePolicy = SilencePolicy()
@@ -79,7 +98,7 @@ class Grant(Strict):
 
 class Everyone(Grant):
     allow: list[Action] = ["ack", "query", "silence", "expire"]
-    silence: SilencePolicy = SilencePolicy(max_duration="24h")
+    silence: EveryoneSilencePolicy = EveryoneSilencePolicy()
 
 
 class Rule(Grant):
@@ -94,6 +113,14 @@ class Rule(Grant):
         if any(not x or x == "@" for x in out):
             raise ValueError("an empty name")
         return out
+
+    @field_validator("users")
+    @classmethod
+    def _user_ids_or_names(cls, v: list[str]) -> list[str]:
+        for x in v:
+            if not (USER_ID.match(x) or x.startswith("@")):
+                raise ValueError(f"{x!r} is neither a Slack user id (U…, W…) nor an @name")
+        return v
 
 
 class AccessModel(Strict):

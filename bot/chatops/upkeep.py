@@ -22,6 +22,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from bot.chatops.access import Refused, User
 from bot.chatops.acks import NS_ACK, NS_SILENCE
 from bot.chatops.upstream import UpstreamError
 from bot.engine.alert import Alert
@@ -103,9 +104,30 @@ class Upkeep:
         if not gids:
             return []
         acks = self.c.acks
+        # Extending is creating a longer silence: the acknowledger's access rules are asked
+        # again (for its whole length, from its start), as for any silence they make.
+        refused: dict[str, str] = {}
+        skip: set[str] = set()
+        now = Timestamp.now()
+        for gid in gids:
+            old = acks.extension_due(gid, now)
+            rec = acks.current(gid) if old is not None else None
+            if old is None or rec is None:
+                continue
+            length_s = (now.ns - old.starts_at.ns) / NS + acks.ack_silence_s
+            user = User(str(rec.get("by", "")), str(rec.get("name", "")))
+            try:
+                await self.c.ops.check_silence(user, list(old.matchers), length_s)
+            except Refused as exc:
+                refused[gid] = exc.reason
+            except Exception as exc:  # access could not be decided: not extended this round
+                log.warning("ack silence not extended this round: access check failed", group_id=gid,
+                            error=f"{type(exc).__name__}: {exc}")
+                skip.add(gid)
 
         def fn(txn: Txn) -> list[str]:
-            return [sid for gid in gids if (sid := acks.extend_silence(txn, gid))]
+            return [sid for gid in gids
+                    if gid not in skip and (sid := acks.extend_silence(txn, gid, refused.get(gid)))]
 
         extended = await engine.transact(fn)
         if extended:

@@ -11,7 +11,8 @@ sends what Slack sends to the app — signed exactly as Slack signs it.
 
 Web API methods added: views.open, views.update, chat.postEphemeral, files.getUploadURLExternal,
 files.completeUploadExternal (+ the upload URL), usergroups.list, usergroups.users.list,
-users.info, apps.connections.open (forwarded to a FakeSocketMode, with the app-level token).
+apps.connections.open (forwarded to a FakeSocketMode, with the app-level token); users.info is
+the fake Web API's own (its directory, `slack.add_user`).
 """
 
 from __future__ import annotations
@@ -171,10 +172,6 @@ class FakeSlackApp(FakeSlack):
         if gid not in self.usergroups:
             return {"ok": False, "error": "no_such_subteam"}
         return {"ok": True, "users": list(self.usergroups[gid][1])}
-
-    def _m_users_info(self, args: dict[str, Any]) -> dict[str, Any]:
-        uid = str(args.get("user", ""))
-        return {"ok": True, "user": {"id": uid, "name": uid.lower(), "team_id": TEAM_ID}}
 
 
 @dataclass

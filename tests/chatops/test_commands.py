@@ -94,6 +94,7 @@ async def test_an_edited_settings_file_applies_to_the_next_command(w: World) -> 
     r = await w.client.command('silence 1h alertname="Editable"', MALLORY)
     assert "you may not create silences" in shown(await w.slack.wait_response(r.response_id))
     settings = Path(w.tmp / "alertbot.yaml")
+    w.slack.add_user(MALLORY.id, "mallory")  # '@mallory' is the name Slack's users.info gives for her id
     settings.write_text(SETTINGS.replace("users: [U0ALICE01]", "users: [U0ALICE01, '@mallory']"))
     r = await w.client.command('silence 1h alertname="Editable"', MALLORY)
     assert "Silence preview" in shown(await w.slack.wait_response(r.response_id))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.chatops import parse
-from bot.chatops.access import Access, GroupMembers, Refused, User
+from bot.chatops.access import Access, GroupMembers, Refused, User, UserNames, matcher_set
 from bot.chatops.app import delivery_key, verify
 from bot.chatops.settings import SettingsFile, from_env, load_file
 from bot.config.errors import ConfigError
@@ -78,11 +78,18 @@ def test_ordinary_comments_pass() -> None:
         assert parse.comment(text) == text
 
 
-def _access(yaml_text: str, groups: dict[str, tuple[str, list[str]]] | None = None, tmp: Path | None = None) -> Access:
+def _access(yaml_text: str, groups: dict[str, tuple[str, list[str]]] | None = None, tmp: Path | None = None,
+            names: dict[str, str] | None = None) -> Access:
     assert tmp is not None
     (tmp / "s.yaml").write_text(yaml_text)
     model = load_file(str(tmp / "s.yaml")).access
     groups = groups or {}
+    directory = names or {}
+
+    async def name_of(uid: str) -> str:  # what users.info says for an id
+        if uid not in directory:
+            raise LookupError("user_not_found")
+        return directory[uid]
 
     async def handles() -> dict[str, str]:
         return {h: gid for gid, (h, _) in groups.items()}
@@ -92,7 +99,7 @@ def _access(yaml_text: str, groups: dict[str, tuple[str, list[str]]] | None = No
             raise LookupError("no_such_subteam")
         return groups[gid][1]
 
-    return Access(lambda: model, GroupMembers(handles, members))
+    return Access(lambda: model, GroupMembers(handles, members), UserNames(name_of))
 
 
 async def test_defaults_are_safe(tmp_path: Path) -> None:
@@ -101,9 +108,12 @@ async def test_defaults_are_safe(tmp_path: Path) -> None:
     await a.check(anyone, "ack")
     await a.check(anyone, "query")
     ms = parse_matchers('alertname="X"')
-    assert await a.check_silence(anyone, ms, 24 * 3600) == "everyone"
+    group_x = {matcher_set(ms)}  # an open group whose labels are alertname="X"
+    assert await a.check_silence(anyone, ms, 24 * 3600, group_scopes=group_x) == "everyone"
+    with pytest.raises(Refused, match="open alert group"):
+        await a.check_silence(anyone, ms, 3600)  # no such group: arbitrary matchers
     with pytest.raises(Refused, match=r"at most 1d \(asked for 1d1s\)"):
-        await a.check_silence(anyone, ms, 24 * 3600 + 1)
+        await a.check_silence(anyone, ms, 24 * 3600 + 1, group_scopes=group_x)
     with pytest.raises(Refused, match="you may not page"):
         await a.check(anyone, "page")
 
@@ -116,8 +126,10 @@ access:
     - {name: ml, groups: ["@ml-team"], allow: [silence], silence: {required_matchers: ['team="ml"'], max_duration: 24h}}
     - {name: sre, users: ["@carol", U0DAVE], allow: [silence, page], silence: {max_duration: 7d}}
     - {name: ghosts, groups: ["@nobody"], allow: [expire]}
-""", {"S1": ("ml-team", ["U0BOB"])}, tmp_path)
+""", {"S1": ("ml-team", ["U0BOB"])}, tmp_path, {"U0CAROL": "carol", "U0EVE": "eve"})
     bob, carol, dave, eve = User("U0BOB", "bob"), User("U0CAROL", "Carol"), User("U0DAVE"), User("U0EVE", "eve")
+    with pytest.raises(Refused):  # the name a request carries is not who someone is
+        await a.check_silence(User("U0EVE", "carol"), parse_matchers('alertname="X"'), 3600)
     ml = parse_matchers('alertname="X", team="ml"')
     assert await a.check_silence(bob, ml, 3600) == "rule 'ml'"
     with pytest.raises(Refused, match='must contain `team="ml"`'):

@@ -11,7 +11,8 @@ channels are addressed by name (`#alerts`, posts only) or id (`C…`), as Slack 
 Methods: auth.test, chat.postMessage (threads, reply_broadcast, metadata, blocks checked
 against Block Kit's limits → invalid_blocks), chat.update (message_not_found,
 cant_update_message, channel ids only), chat.delete, conversations.history / .replies / .list
-/ .info, and incoming webhooks at /services/T…/B…/<secret> (plain "ok" or an error word).
+/ .info, users.info (a workspace directory: `slack.add_user(id, name)`; user_not_found
+otherwise), and incoming webhooks at /services/T…/B…/<secret> (plain "ok" or an error word).
 
     slack = FakeSlack(channels=["#alerts", "#ops"], token="xoxb-test")
     await slack.start()                      # slack.api_url -> http://127.0.0.1:P/api/
@@ -141,6 +142,7 @@ class FakeSlack:
         self._changed = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self.users: dict[str, dict[str, Any]] = {}  # id -> Slack's user object (users.info)
 
     # ------------------------------------------------------------------ setup
     def add_channel(self, name: str) -> str:
@@ -153,6 +155,23 @@ class FakeSlack:
         if hasattr(self, "messages"):
             self.messages[cid] = []
         return cid
+
+    def add_user(self, uid: str, name: str, *, display_name: str | None = None, deleted: bool = False,
+                 is_bot: bool = False) -> dict[str, Any]:
+        """A workspace member as users.info returns it: `name` is the username (what `@name`
+        means), `profile.display_name` what the person chose to show (anyone may choose any)."""
+        shown = name if display_name is None else display_name
+        user = {"id": uid, "team_id": TEAM_ID, "name": name, "deleted": deleted, "color": "9f69e7",
+                "real_name": shown, "tz": "Europe/Berlin", "tz_label": "Central European Time", "tz_offset": 3600,
+                "profile": {"real_name": shown, "real_name_normalized": shown, "display_name": shown,
+                            "display_name_normalized": shown, "avatar_hash": "g0000000000f", "status_text": "",
+                            "status_emoji": "", "image_24": "https://a.slack-edge.com/avatar-24.png",
+                            "image_48": "https://a.slack-edge.com/avatar-48.png", "team": TEAM_ID},
+                "is_admin": False, "is_owner": False, "is_primary_owner": False, "is_restricted": False,
+                "is_ultra_restricted": False, "is_bot": is_bot, "is_app_user": False, "updated": 1700000000,
+                "has_2fa": False}
+        self.users[uid] = user
+        return user
 
     def channel_id(self, channel: str) -> str | None:
         if channel in self.channels:
@@ -461,6 +480,14 @@ class FakeSlack:
             return {"ok": False, "error": "channel_not_found"}
         return {"ok": True, "channel": {"id": cid, "name": self.channels[cid], "is_channel": True,
                                         "is_member": cid not in self.not_member}}
+
+    def _m_users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        uid = str(args.get("user", ""))
+        if not uid:
+            return {"ok": False, "error": "invalid_arguments"}
+        if uid not in self.users:
+            return {"ok": False, "error": "user_not_found"}
+        return {"ok": True, "user": json.loads(json.dumps(self.users[uid]))}
 
     async def _webhook(self, request: web.Request) -> web.Response:
         raw = await request.read()
