@@ -33,6 +33,8 @@ from bot.server.settings import (
     DEFAULT_LEASE_SECONDS,
     DEFAULT_LISTEN,
     DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_READ_BODY_TIMEOUT_S,
+    DEFAULT_READ_HEADER_TIMEOUT_S,
     Settings,
     SettingsError,
     WebhookAuth,
@@ -62,6 +64,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--max-body-size", metavar="SIZE", default=None,
                    help="largest request body accepted, e.g. 64MiB (env ALERTBOT_MAX_BODY_SIZE; default 64MiB); "
                         "larger ones are refused with 413 before they are read")
+    p.add_argument("--read-header-timeout", metavar="DURATION", default=None,
+                   help="time a client has to send a request's line and headers, from connecting or from the "
+                        "first byte of a request on a kept-alive connection; the connection is closed after it "
+                        "(env ALERTBOT_READ_HEADER_TIMEOUT; default 10s; 0: no limit)")
+    p.add_argument("--read-body-timeout", metavar="DURATION", default=None,
+                   help="time a client has to send a request's whole body once its headers are in; 408 after it "
+                        "(env ALERTBOT_READ_BODY_TIMEOUT; default 60s; 0: no limit)")
     p.add_argument("--webhook-bearer-token-file", metavar="FILE", default=None,
                    help="require this bearer token on POST /webhook (env ALERTBOT_WEBHOOK_BEARER_TOKEN or "
                         "ALERTBOT_WEBHOOK_BEARER_TOKEN_FILE)")
@@ -141,6 +150,10 @@ def settings_from(args: argparse.Namespace) -> Settings:
         instance_id=args.instance_id or _env("ALERTBOT_INSTANCE_ID") or "",
         lease_seconds=_lease_seconds(args.lease_duration or _env("ALERTBOT_LEASE_DURATION")),
         ingest_workers=_ingest_workers(args.ingest_workers or _env("ALERTBOT_INGEST_WORKERS")),
+        read_header_timeout=_timeout("--read-header-timeout", args.read_header_timeout
+                                     or _env("ALERTBOT_READ_HEADER_TIMEOUT"), DEFAULT_READ_HEADER_TIMEOUT_S),
+        read_body_timeout=_timeout("--read-body-timeout", args.read_body_timeout
+                                   or _env("ALERTBOT_READ_BODY_TIMEOUT"), DEFAULT_READ_BODY_TIMEOUT_S),
     )
 
 
@@ -166,6 +179,15 @@ def _ingest_workers(text: str | None) -> int:
     if not text.isdigit() or int(text) > 64:
         raise UserError(f"--ingest-workers {text!r}: expected auto or a number of processes from 0 to 64")
     return int(text)
+
+
+def _timeout(option: str, text: str | None, default: float) -> float:
+    if not text:
+        return default
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise UserError(f"{option} {text!r}: {exc}") from None
 
 
 def _lease_seconds(text: str | None) -> float:
@@ -237,6 +259,7 @@ async def _serve(settings: Settings, config: object) -> int:
 
     from bot import logging as botlog
     from bot.server.app import create_app
+    from bot.server.body import app_runner
     from bot.server.common import RUNTIME
 
     log = botlog.get_logger("alertbot.serve")
@@ -253,7 +276,8 @@ async def _serve(settings: Settings, config: object) -> int:
     app = create_app(settings, config=config, handle_signals=True)  # type: ignore[arg-type]
     # lingering_time: after refusing a body (413) the connection is drained for at most this
     # long, so that the client reads the answer instead of a reset, then closed.
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=10, lingering_time=2.0)
+    runner = app_runner(app, settings.read_header_timeout, settings.read_body_timeout, access_log=None,
+                        handle_signals=False, shutdown_timeout=10, lingering_time=2.0)
     await runner.setup()
     if settings.ingest_workers:
         site: web.BaseSite = web.UnixSite(runner, engine_socket)
@@ -290,12 +314,14 @@ async def _serve_front(settings: Settings, config: object, engine_socket: str) -
     from aiohttp import web
 
     from bot import logging as botlog
+    from bot.server.body import app_runner
     from bot.server.front import create_front_app
 
     die_with_parent()
     botlog.set_process(f"front-{os.getpid()}")
     app, metrics_app = create_front_app(settings, config, engine_socket)  # type: ignore[arg-type]
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=10, lingering_time=2.0)
+    runner = app_runner(app, settings.read_header_timeout, settings.read_body_timeout, access_log=None,
+                        handle_signals=False, shutdown_timeout=10, lingering_time=2.0)
     metrics_runner = web.AppRunner(metrics_app, access_log=None, handle_signals=False)
     await runner.setup()
     await metrics_runner.setup()

@@ -1,5 +1,7 @@
 """Every request: a trace id bound to its logs, an access-log line, metrics, and no traceback
-ever sent to the client (a 500 with a short message; the traceback goes to the log)."""
+ever sent to the client (a 500 with a short message; the traceback goes to the log). A body too
+large or too slow (413, 408) and a client gone before its body arrived (499, answered to nobody)
+are the client's doing: the access line says so, and no traceback is logged."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from aiohttp import web
 
 from bot.logging import get_logger
 from bot.server import apijson
-from bot.server.body import BodyTooLarge, too_large_response
+from bot.server.body import BodyTimeout, BodyTooLarge, ClientGone, timeout_response, too_large_response
 from bot.server.openapi import ApiError
 
 log = get_logger("alertbot.http")
@@ -74,6 +76,7 @@ def make_middleware(metrics_for: Callable[[web.Request], object],
         name = route.name or "other"
         with structlog.contextvars.bound_contextvars(trace_id=trace_id):
             raised: web.HTTPException | None = None
+            error: str | None = None
             try:
                 response = await handler(request)
             except ApiError as exc:
@@ -84,6 +87,13 @@ def make_middleware(metrics_for: Callable[[web.Request], object],
                 log.warning("request body refused: too large", path=request.path, limit=exc.limit,
                             declared=exc.declared)
                 response = too_large_response(exc)
+            except BodyTimeout as exc:
+                response = timeout_response(exc)
+                error = "request body not received in time"
+            except ClientGone as exc:
+                response = web.Response(status=499)  # nginx's "client closed request"; nobody reads it
+                response.force_close()
+                error = f"client went away before its body was read ({exc})"
             except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as exc:
                 if request.path.startswith("/api/v2/"):
                     response = _api_not_found(request, exc)
@@ -106,7 +116,7 @@ def make_middleware(metrics_for: Callable[[web.Request], object],
                 (log.debug if name in _QUIET and status < 400 else log.info)(
                     "request", method=request.method, path=request.path, status=status,
                     duration_ms=round(seconds * 1000, 2), remote=client_address(request), handler=name,
-                    user_agent=request.headers.get("User-Agent", ""))
+                    user_agent=request.headers.get("User-Agent", ""), **({"error": error} if error else {}))
         if raised is not None:
             raise raised
         return response

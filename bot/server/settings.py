@@ -14,6 +14,11 @@ DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
 DEFAULT_MAX_QUEUED_ALERTS = 200_000
 DEFAULT_LEASE_SECONDS = 15.0
 DEFAULT_MAX_UNREADY_SECONDS = 120.0  # /-/healthy fails when the engine could not run this long
+# How long a client may take to send a request's head (from its first byte, or from connecting)
+# and its body (from the head): far more than Prometheus' and Alertmanager's senders ever need
+# on a LAN, short enough that slow or stalled clients cannot hold connections open for long.
+DEFAULT_READ_HEADER_TIMEOUT_S = 10.0
+DEFAULT_READ_BODY_TIMEOUT_S = 60.0
 
 
 class SettingsError(ValueError):
@@ -52,6 +57,9 @@ class Settings:
     ingest_workers: int = 0
     # /-/healthy answers 503 once this replica has not been able to run its engine this long.
     max_unready_seconds: float = DEFAULT_MAX_UNREADY_SECONDS
+    # Seconds a client has to send a request's head and body (bot.server.body); 0: no limit.
+    read_header_timeout: float = DEFAULT_READ_HEADER_TIMEOUT_S
+    read_body_timeout: float = DEFAULT_READ_BODY_TIMEOUT_S
 
     def resolved_instance_id(self) -> str:
         return self.instance_id or f"{socket.gethostname()}/{self.listen}"

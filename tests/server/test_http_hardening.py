@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,13 +27,16 @@ from tests.server.conftest import NULL_CONFIG, BotServer
 JSON = {"Content-Type": "application/json"}
 SLACK_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 PD_SECRET = "pd-secret-1"
+HEADER_TIMEOUT_S = 2
+BODY_TIMEOUT_S = 3
+SLACK_S = 20.0  # what a busy machine may add to a timeout before the server acts on it
 MODES = {"default": [], "one process": ["--ingest-workers", "0"]}
 
 
 @pytest.fixture(scope="module")
 def bots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, BotServer]]:
-    """Both shapes of the server, with Slack and PagerDuty secrets."""
-    args: list[str] = []
+    """Both shapes of the server, with short read timeouts and Slack and PagerDuty secrets."""
+    args = ["--read-header-timeout", f"{HEADER_TIMEOUT_S}s", "--read-body-timeout", f"{BODY_TIMEOUT_S}s"]
     env = {"SLACK_SIGNING_SECRET": SLACK_SECRET, "PAGERDUTY_WEBHOOK_SECRET": PD_SECRET}
     started: dict[str, BotServer] = {}
     try:
@@ -244,3 +248,135 @@ async def test_a_route_refuses_a_chunked_body_over_its_own_limit_while_reading(
         head = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {limit + 1}\r\n\r\n".encode()
         answer = await asyncio.to_thread(_send_raw, bot.port, head, [])
         assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
+
+
+# ---------------------------------------------------------------------------------- item 9
+
+def _closed_after(port: int, head: bytes, trickle: bytes, every: float, limit: float) -> tuple[float, bytes]:
+    """Connects, sends `head`, then one byte of `trickle` every `every` seconds (cycling) until
+    the server closes the connection; returns the seconds that took and what the server sent."""
+    started = time.monotonic()
+    got = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=limit) as s:
+        s.settimeout(every)
+        try:
+            if head:
+                s.sendall(head)
+            i = 0
+            while time.monotonic() - started < limit:
+                try:
+                    part = s.recv(65536)
+                except TimeoutError:
+                    if trickle:
+                        s.sendall(trickle[i % len(trickle):i % len(trickle) + 1])
+                        i += 1
+                    continue
+                if not part:
+                    break
+                got += part
+        except OSError:
+            pass
+    return time.monotonic() - started, got
+
+
+def _traced(trace_id: str) -> bytes:
+    return f"traceparent: 00-{trace_id}-00f067aa0ba902b7-01\r\n".encode()
+
+
+async def _many(n: int, *args: object) -> list[tuple[float, bytes]]:
+    return await asyncio.gather(*(asyncio.to_thread(_closed_after, *args) for _ in range(n)))  # type: ignore[arg-type]
+
+
+async def test_clients_trickling_headers_are_cut_off(bots: dict[str, BotServer], quiet: None) -> None:
+    """Connections that send their headers a byte at a time, or nothing at all, are closed once
+    the header timeout has passed (here 2 s), with one info line each and no answer."""
+    head = b"POST /api/v2/alerts HTTP/1.1\r\nHost: x\r\n"
+    for name, bot in bots.items():
+        marks = len(bot.log_text())
+        trickling = await _many(20, bot.port, head, b"X-Slow: yes\r\n", 0.3, HEADER_TIMEOUT_S + SLACK_S)
+        silent = await _many(5, bot.port, b"", b"", 0.3, HEADER_TIMEOUT_S + SLACK_S)
+        for seconds, got in trickling + silent:
+            assert got == b"" and seconds < HEADER_TIMEOUT_S + SLACK_S, (name, seconds, got)
+        assert max(s for s, _ in trickling) >= HEADER_TIMEOUT_S * 0.9, name  # not before the timeout either
+        lines = [json.loads(line) for line in bot.log_text()[marks:].splitlines() if line.startswith("{")]
+        closed = [r for r in lines if "request head" in r.get("message", "")]
+        assert len(closed) == 25 and all(r["level"] == "info" for r in closed), (name, closed[:3])
+
+
+async def test_an_idle_kept_alive_connection_outlives_the_header_timeout(bots: dict[str, BotServer]) -> None:
+    """Prometheus and Alertmanager keep connections open between sends (every evaluation,
+    minutes apart): the header timeout counts from a request's first byte, not from the
+    previous answer."""
+    body = b'[{"labels":{"alertname":"Kept"}}]'
+    request = (b"POST /api/v2/alerts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+
+    def two_requests(port: int) -> list[bytes]:
+        answers = []
+        with socket.create_connection(("127.0.0.1", port), timeout=SLACK_S) as s:
+            for _ in range(2):
+                s.sendall(request)
+                answers.append(s.recv(65536))
+                time.sleep(HEADER_TIMEOUT_S * 2)
+        return answers
+
+    for name, bot in bots.items():
+        answers = await asyncio.to_thread(two_requests, bot.port)
+        assert [a.split(b"\r\n", 1)[0] for a in answers] == [b"HTTP/1.1 200 OK"] * 2, (name, answers)
+
+
+@pytest.mark.parametrize("path", ["/api/v2/alerts", "/webhook", "/api/v2/silences", "/slack/events"])
+async def test_a_body_that_trickles_is_answered_408(bots: dict[str, BotServer], quiet: None, path: str) -> None:
+    """A body sent a byte at a time is cut off once the body timeout (here 3 s) has passed: 408
+    (in the words of the 413 for a body too large), and the connection closed."""
+    answers = {}
+    for name, bot in bots.items():
+        head = (f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                "Content-Length: 100000\r\n\r\n").encode()
+        seconds, got = await asyncio.to_thread(_closed_after, bot.port, head, b" ", 0.3, BODY_TIMEOUT_S + SLACK_S)
+        assert BODY_TIMEOUT_S * 0.9 <= seconds < BODY_TIMEOUT_S + SLACK_S, (name, seconds, got)
+        status_line, _, rest = got.partition(b"\r\n")
+        answers[name] = (status_line, rest.partition(b"\r\n\r\n")[2])
+    assert len(set(answers.values())) == 1, answers
+    status_line, body = answers["default"]
+    assert status_line == b"HTTP/1.1 408 Request Timeout", answers
+    assert json.loads(body) == {"code": 408, "message": f"request body not received within {BODY_TIMEOUT_S}s"}
+
+
+@pytest.mark.parametrize("path", ["/api/v2/alerts", "/webhook", "/api/v2/silences", "/slack/events",
+                                  "/pagerduty/webhook"])
+async def test_a_client_that_goes_away_mid_body_is_one_info_line(bots: dict[str, BotServer], quiet: None,
+                                                                  path: str) -> None:
+    for name, bot in bots.items():
+        trace_id = hashlib.md5(f"{name}{path}".encode()).hexdigest()
+        head = (f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                "Content-Length: 100000\r\n").encode() + _traced(trace_id) + b"\r\n"
+        with socket.create_connection(("127.0.0.1", bot.port)) as s:
+            s.sendall(head + b'[{"labels":')
+            await asyncio.sleep(0.5)
+        deadline = time.monotonic() + SLACK_S
+        while time.monotonic() < deadline:
+            lines = [r for r in bot.log_records() if r.get("trace_id") == trace_id]
+            if lines:
+                break
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(0.5)  # anything logged after the first line too
+        lines = [r for r in bot.log_records() if r.get("trace_id") == trace_id]
+        assert len(lines) == 1, (name, lines)
+        assert lines[0]["level"] == "info" and lines[0]["status"] == 499, (name, lines)
+
+
+@pytest.mark.parametrize("raw", [
+    b"GET / HTTP/1.1\r\nBad Header\r\n\r\n",
+    b"POST /api/v2/alerts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+    b"\r\nzz\r\nabc\r\n",
+    b"POST /api/v2/silences HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcdef\r\n",
+])
+async def test_malformed_http_is_400_and_one_info_line(bots: dict[str, BotServer], quiet: None, raw: bytes) -> None:
+    for name, bot in bots.items():
+        marks = len(bot.log_text())
+        answer = await asyncio.to_thread(_send_raw, bot.port, raw, [], SLACK_S)
+        assert answer.startswith(b"HTTP/1.0 400 Bad Request"), (name, answer)
+        await asyncio.sleep(0.3)
+        lines = [json.loads(line) for line in bot.log_text()[marks:].splitlines() if line.startswith("{")]
+        assert [(r["level"], r["message"]) for r in lines] == [("info", "malformed request refused: 400")], lines
