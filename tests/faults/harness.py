@@ -510,7 +510,7 @@ def check(receiver: Receiver, loads: list[Load], prober: Prober, ready: ReadyMon
             v.problems.append(
                 f"not ready again within {RECOVERY_BOUND_S:g}s after the fault was cleared "
                 f"({'never' if again is None else f'after {again - fault.cleared:.1f}s'}); "
-                f"last /-/ready: {last.status if last else '-'} {last.text if last else ''!r}")
+                f"its last answer other than 200: {last.status if last else '-'} {last.text if last else ''!r}")
 
     # (a) every alert answered 2xx is notified
     answered: dict[str, Answered] = {}

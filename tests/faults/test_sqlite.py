@@ -3,9 +3,13 @@ must come back by itself once the file is writable or space is freed: ready agai
 it answered 2xx notified, every group notified, nothing sent more than once more, probes within
 group_wait + 2 s of the bot being ready again, and its retries paced while the fault lasts.
 
-Read-only: `chattr +i` on the database, its WAL and its shared-memory file for 15 s, with 20,000
-alerts stored and a load running (each retry without backoff reloads all of them), and with
-500 alerts and only the probes (quick reloads: a retry loop without backoff spins). Disk full: the database on a
+Read-only: `chattr +i` on the database and its WAL for 15 s, with 20,000 alerts stored and a load
+running (each retry without backoff reloads all of them), and with 500 alerts and only the probes
+(quick reloads: a retry loop without backoff spins). Not on the shared-memory file (-shm) as
+well, as the issue did: SQLite maps it MAP_SHARED, and once the kernel has written a page of it
+back, the next write to that page by any process of the bot is a SIGBUS that kills it (seen: a
+front, then the engine, exit status -7). That is a crash, not a read-only database; no code in
+the process can answer it, only whatever restarts the process. Disk full: the database on a
 small tmpfs, filled by another file during ingest, then the file removed. Both need root (the
 tests run as root, as scripts/test.sh does); both undo the fault in a `finally`.
 """
@@ -66,11 +70,11 @@ async def test_sqlite_read_only_for_15s(tmp_path: Path, state: str) -> None:
     async with World(tmp_path) as world:
         bot = await world.start_bot(world.routes())
         db = bot.workdir / "bot.db"
-        files = [db, db.with_name("bot.db-wal"), db.with_name("bot.db-shm")]
+        files = [db, db.with_name("bot.db-wal")]  # not -shm: see the module's docstring
         load = world.load(bot, groups=400 if large else 50, batch=50, rate=5.0, new_group_every=10 if large else 0)
         prober = world.prober(bot)
         ready = world.ready_monitor(bot)
-        world.fault = fault = Fault(f"chattr +i on the database, WAL and SHM for {READ_ONLY_SECONDS:g}s")
+        world.fault = fault = Fault(f"chattr +i on the database and its WAL for {READ_ONLY_SECONDS:g}s")
         async with world.running(ready):
             await load.preload(READ_ONLY_ALERTS if large else 500, batch=1000 if large else 100)
             async with world.running(*((load, prober) if large else (prober,))):
