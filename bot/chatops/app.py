@@ -2,9 +2,12 @@
 application (`POST /slack/events`, for slash commands, interactivity and events), and Socket
 Mode (`SLACK_APP_TOKEN`) as the other way in, to the same listeners.
 
-Before anything is parsed, an HTTP request must carry a valid Slack v0 signature
-(`SLACK_SIGNING_SECRET`) made within the last five minutes, and must not be one already
-received (the same timestamp and signature: a replay). Bolt then verifies it again and runs
+Before anything is parsed, an HTTP request (at most 1 MiB, refused while it is read) must carry
+a valid Slack v0 signature (`SLACK_SIGNING_SECRET`) made within the last five minutes and not
+more than a minute ahead of this machine's clock, and must not be one already received (the
+same timestamp and signature: a replay; remembered for as long as it could be accepted). A
+signed body that is not a Slack payload (not JSON, or not shaped as Slack's where Bolt reads
+it) is refused with 400. Bolt then verifies it again and runs
 the listeners, which acknowledge at once (Slack allows three seconds) and finish afterwards.
 A delivery Slack sends again (`X-Slack-Retry-Num`, a Socket Mode retry: the same event id,
 trigger id or action) is acknowledged and not run twice. Every refusal is answered with
@@ -18,10 +21,12 @@ import asyncio
 import contextvars
 import hashlib
 import hmac
+import json
 import logging
 import re
 import time
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -46,6 +51,10 @@ log = get_logger("alertbot.chatops")
 ROUTE = "/slack/events"
 MAX_BODY = ROUTE_BODY_LIMITS[ROUTE]  # 1 MiB: a front passing requests on reads the same table
 WINDOW_S = 300  # Slack's replay window: a request signed longer ago than this is refused
+FUTURE_SKEW_S = 60  # ...and one signed further ahead of this machine's clock than this (clock skew)
+# A signature is accepted while the clock is between its timestamp - FUTURE_SKEW_S and + WINDOW_S:
+# it is remembered for that long after it was first seen, so no replay can outlive the memory.
+REPLAY_MEMORY_S = WINDOW_S + FUTURE_SKEW_S
 TRANSPORT: contextvars.ContextVar[str] = contextvars.ContextVar("alertbot_chatops_transport", default="http")
 ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5)
 
@@ -68,16 +77,18 @@ class ChatopsMetrics:
 
 
 class _Seen:
-    """Keys seen within the last `ttl` seconds."""
+    """Keys seen within the last `ttl` seconds of `clock` (the wall clock that signatures' times
+    are checked against, so that the two windows are measured alike)."""
 
-    def __init__(self, ttl: float, limit: int = 100_000) -> None:
+    def __init__(self, ttl: float, limit: int = 100_000, clock: Callable[[], float] = time.time) -> None:
         self.ttl = ttl
         self.limit = limit
+        self.clock = clock
         self._items: OrderedDict[str, float] = OrderedDict()
 
     def check_and_add(self, key: str) -> bool:
         """True when the key was seen already; records it otherwise."""
-        now = time.monotonic()
+        now = self.clock()
         while self._items:
             k, at = next(iter(self._items.items()))
             if now - at <= self.ttl and len(self._items) <= self.limit:
@@ -121,13 +132,14 @@ def delivery_key(body: dict[str, Any]) -> str | None:
 
 
 class Chatops:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, clock: Callable[[], float] = time.time) -> None:
         self.runtime = runtime
+        self.clock = clock  # the wall clock, for signatures' times and the replay memory
         self.settings: ChatopsSettings = from_env()
         self.metrics = ChatopsMetrics(runtime.metrics.registry)
         self.acks = AckExtension(self.settings.chatops.ack_silence_duration)
         self.errors: deque[tuple[float, str]] = deque(maxlen=20)
-        self.replays = _Seen(WINDOW_S + 30)
+        self.replays = _Seen(REPLAY_MEMORY_S, clock=clock)
         self.handled = _Seen(3600)
         self.session: aiohttp.ClientSession | None = None
         self.web: Any = None
@@ -247,7 +259,6 @@ class Chatops:
     # ------------------------------------------------------------------ HTTP
     async def http_endpoint(self, request: web.Request) -> web.Response:
         from slack_bolt.adapter.aiohttp import to_aiohttp_response
-        from slack_bolt.request.async_request import AsyncBoltRequest
 
         started = time.monotonic()
         TRANSPORT.set("http")
@@ -260,7 +271,7 @@ class Chatops:
             return self._refuse(request, 503, "refused_unconfigured",
                                 "Slack requests cannot be verified: SLACK_SIGNING_SECRET is not set")
         reason = verify(self.settings.signing_secret, body, request.headers.get("X-Slack-Request-Timestamp"),
-                        request.headers.get("X-Slack-Signature"), time.time())
+                        request.headers.get("X-Slack-Signature"), self.clock())
         if reason is not None:
             return self._refuse(request, 401, reason[0], reason[1])
         if not getattr(self.runtime, "lease_held", True):
@@ -282,14 +293,41 @@ class Chatops:
             return self._refuse(request, 400, "refused_bad_body", "the body is not UTF-8")
         if self.bolt is None:
             return self._refuse(request, 503, "refused_starting", "alertbot is starting")
-        bolt_resp = await self.bolt.async_dispatch(AsyncBoltRequest(body=text, query=request.query_string,
-                                                                    headers=request.headers))  # type: ignore[arg-type]
+        bolt_req = self._bolt_request(request, text)
+        if isinstance(bolt_req, web.Response):
+            return bolt_req
+        bolt_resp = await self.bolt.async_dispatch(bolt_req)
         outcome = "handled" if bolt_resp.status == 200 else f"status_{bolt_resp.status}"
         self.metrics.requests.labels("http", outcome).inc()
         if bolt_resp.status == 401:
             log.warning("slack request refused by bolt's verification", status=bolt_resp.status)
         self.metrics.ack_seconds.labels("http", "any").observe(time.monotonic() - started)
         return await to_aiohttp_response(bolt_resp)
+
+    def _bolt_request(self, request: web.Request, text: str) -> Any:
+        """Bolt's request for a verified body, or the 400 when the body is not a Slack payload:
+        parsed as Bolt parses it (a form, its `payload=` or JSON) and checked where Bolt and the
+        listeners read it, so that Bolt never fails on it."""
+        from slack_bolt.request.async_request import AsyncBoltRequest
+        from slack_bolt.request.internals import build_normalized_headers, extract_content_type, parse_body
+
+        def refuse(why: str) -> web.Response:
+            return self._refuse(request, 400, "refused_bad_body", f"the body is not a Slack request: {why}")
+
+        headers = request.headers
+        try:
+            parsed = parse_body(text, extract_content_type(build_normalized_headers(headers)))  # type: ignore[arg-type]
+        except json.JSONDecodeError as exc:
+            return refuse(f"not JSON ({exc})")
+        except (ValueError, RecursionError):  # a number of more digits than Python converts, or deep nesting
+            return refuse("its JSON has a number too long or nesting too deep to read")
+        problem = payload_problem(parsed)
+        if problem is not None:
+            return refuse(problem)
+        try:
+            return AsyncBoltRequest(body=text, query=request.query_string, headers=headers)  # type: ignore[arg-type]
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError):
+            return refuse("its JSON is not shaped as Slack's payloads")
 
     def _refuse(self, request: web.Request, status: int, outcome: str, reason: str) -> web.Response:
         self.metrics.requests.labels("http", outcome).inc()
@@ -423,21 +461,100 @@ class Chatops:
         return [str(u) for u in resp.get("users", [])]
 
 
+_UNIX_TIME = re.compile(r"[0-9]{1,12}")  # Slack sends ten digits; twelve reach the year 33658
+
+
 def verify(secret: str, body: bytes, ts: str | None, signature: str | None, now: float) -> tuple[str, str] | None:
-    """None when the request is Slack's, signed within the window; else (outcome, reason)."""
+    """None when the request is Slack's, signed within the window (at most WINDOW_S ago, at most
+    FUTURE_SKEW_S ahead); else (outcome, reason)."""
     if not ts or not signature:
         return "refused_unsigned", "missing X-Slack-Request-Timestamp or X-Slack-Signature: not a request from Slack"
-    try:
-        sent = int(ts)
-    except ValueError:
+    if _UNIX_TIME.fullmatch(ts) is None:
         return "refused_unsigned", "X-Slack-Request-Timestamp is not a Unix time"
-    if abs(now - sent) > WINDOW_S:
+    sent = int(ts)
+    if now - sent > WINDOW_S:
         return ("refused_stale", f"stale request: signed {int(now - sent)}s ago, outside Slack's 5-minute window "
                                  "(a replay, or this machine's clock is off)")
+    if sent - now > FUTURE_SKEW_S:
+        return ("refused_stale", f"request from the future: signed {int(sent - now)}s ahead of this machine's clock, "
+                                 f"more than the {FUTURE_SKEW_S}s of clock skew allowed (a forged time, or a clock "
+                                 "is off)")
     expected = "v0=" + hmac.new(secret.encode(), b"v0:" + ts.encode() + b":" + body, hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected.encode(), signature.encode()):
         return ("refused_signature", "bad signature: the body or timestamp differs from what was signed, or "
                                      "SLACK_SIGNING_SECRET is not this app's signing secret")
+    return None
+
+
+# Where Bolt (its context, middleware and listener matchers), the dedupe middleware and the
+# listeners read Slack's payloads, with the types Slack sends there: a payload with anything else
+# in those places is refused (400) before Bolt runs, instead of failing inside it (500). Message
+# contents (blocks, attachments, text) are not read there, and are not checked.
+_REF = "id or object"  # a user, team, channel or enterprise: its id, or an object with it
+_REF_OBJECT: dict[str, Any] = {"id": str, "team_id": str, "enterprise_id": str}
+_MESSAGE: dict[str, Any] = {"type": str, "subtype": str, "user": _REF, "channel": _REF, "team": _REF, "ts": str,
+                            "thread_ts": str, "bot_id": str}
+_SHAPE: dict[str, Any] = {
+    "type": str, "token": str, "team_id": str, "enterprise_id": str, "user_id": str, "channel_id": str,
+    "api_app_id": str, "trigger_id": str, "response_url": str, "command": str, "callback_id": str, "action_id": str,
+    "block_id": str, "value": str, "event_id": str, "context_team_id": str, "context_enterprise_id": str,
+    "function_execution_id": str, "thread_ts": str, "action_ts": str, "message_ts": str,
+    "user": _REF, "team": _REF, "channel": _REF, "enterprise": _REF,
+    "event": {**_MESSAGE, "user_id": str, "channel_id": str, "user_team": str, "event_ts": str, "enterprise": _REF,
+              "team_id": str, "enterprise_id": str, "function_execution_id": str,
+              "item": {"type": str, "channel": _REF, "ts": str}, "message": _MESSAGE, "previous_message": _MESSAGE,
+              "assistant_thread": {"channel_id": str, "thread_ts": str}},
+    "view": {"id": str, "type": str, "callback_id": str, "hash": str, "team_id": str, "app_installed_team_id": str,
+             "private_metadata": str},
+    "message": _MESSAGE, "previous_message": _MESSAGE,
+    "container": {"type": str, "message_ts": str, "channel_id": str, "thread_ts": str, "view_id": str},
+    "actions": [{"type": str, "action_id": str, "block_id": str, "action_ts": str, "value": str,
+                 "selected_option": {"value": str}}],
+    "authorizations": [{"team_id": str, "enterprise_id": str, "user_id": str}],
+    "response_urls": [{"response_url": str, "channel_id": str, "block_id": str, "action_id": str}],
+    "assistant_thread": {"channel_id": str, "thread_ts": str},
+    "function_data": {}, "workflow_step": {},
+}
+
+
+def payload_problem(body: Any) -> str | None:
+    """None when a parsed Slack body has the shape Slack sends where it is read, else what is
+    wrong with it."""
+    if not isinstance(body, dict):
+        what = {list: "an array", str: "a string", bool: "a boolean"}.get(type(body), "a number")
+        return f"{what} where Slack sends an object"
+    return _shape_problem(body, _SHAPE, "")
+
+
+def _shape_problem(obj: dict[str, Any], shape: dict[str, Any], where: str) -> str | None:
+    for key, kind in shape.items():
+        value = obj.get(key)
+        if value is None:
+            continue
+        path = f"{where}.{key}" if where else key
+        if kind is str:
+            if not isinstance(value, str):
+                return f"{path} is not a string"
+        elif kind is _REF:
+            if isinstance(value, dict):
+                problem = _shape_problem(value, _REF_OBJECT, path)
+                if problem:
+                    return problem
+            elif not isinstance(value, str):
+                return f"{path} is neither an id nor an object"
+        elif isinstance(kind, list):
+            if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+                return f"{path} is not a list of objects"
+            for i, v in enumerate(value):
+                problem = _shape_problem(v, kind[0], f"{path}[{i}]")
+                if problem:
+                    return problem
+        elif not isinstance(value, dict):
+            return f"{path} is not an object"
+        else:
+            problem = _shape_problem(value, kind, path)
+            if problem:
+                return problem
     return None
 
 

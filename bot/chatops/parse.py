@@ -10,8 +10,10 @@ the matchers, optionally after `--`.
 from __future__ import annotations
 
 import html
+import math
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from bot.config.durations import DurationError, parse_duration
 from bot.notify.slack.mrkdwn import code
@@ -185,6 +187,8 @@ def query_args(text: str) -> QueryArgs:
     expr = text[:end].strip()
     if not expr:
         raise InputError("which query? e.g. `query sum by (job) (rate(http_requests_total[5m])) range=1h`")
+    if "at" in opts:
+        at_time(opts["at"])  # refused here when it is no time (QueryArgs keeps the text)
     args = QueryArgs(expr=expr, datasource=opts.get("datasource"), at=opts.get("at"), into=opts.get("in"))
     if "range" in opts:
         args.range_s = duration(opts["range"], "range")
@@ -193,3 +197,24 @@ def query_args(text: str) -> QueryArgs:
         if args.range_s is None:
             raise InputError("`step=` needs `range=` (a step only makes sense for a range query)")
     return args
+
+
+_FIRST_AT_S, _LAST_AT_S = 0, 253402300799  # 1970-01-01 to 9999-12-31T23:59:59Z: what the answer can show
+
+
+def at_time(text: str) -> float:
+    """`at=`: Unix seconds or an RFC 3339 time, as Unix seconds; InputError for anything else,
+    including numbers no date can show (`at=99999999999999999999`, `inf`, `nan`)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            seconds = math.nan
+        else:
+            seconds = (t if t.tzinfo is not None else t.replace(tzinfo=UTC)).timestamp()
+    if not _FIRST_AT_S <= seconds <= _LAST_AT_S:  # False for nan too
+        raise InputError(f"{code('at=' + text, 80)}: expected Unix seconds or an RFC 3339 time such as "
+                         "2026-01-01T20:45:00Z, between 1970 and 9999")
+    return seconds
