@@ -674,7 +674,7 @@ class World:
         deadline = settle_deadline(answered, recovered, group_interval)
         if prober is not None:
             owed = [p for p in prober.probes if p.post.ok]
-            deadline = max(deadline, *(probe_deadline(p.post.sent, self.fault, recovered) + 2.0 for p in owed))
+            deadline = max([deadline, *(probe_deadline(p.post.sent, self.fault, recovered) + 2.0 for p in owed)])
         first = self.receiver.first_firing
         while time.monotonic() < deadline:
             if (all(i in first for load in loads for i in load.answered)
