@@ -8,6 +8,12 @@ initdb refuses to run as root, so as root the cluster belongs to the `postgres` 
 (created by the Debian package) and lives in a directory that user owns under /tmp (pytest's own
 temp directories are private to root). Authentication is `trust` on loopback only.
 
+A cluster outlives the process that started it (`pg_ctl` daemonizes the server, and as root it
+runs as another user): `start(watchdog=True)` (what the test fixture uses) also starts a small
+watchdog process that stops the server and removes its directory the moment the test process
+ends, however it ends (its end of a pipe closes). Without it, a cluster whose owner died is
+removed by the next `start()` (`remove_abandoned_clusters`).
+
 `durable=False` (the default for tests) turns off fsync: a test kills the bot, never the server,
 and what a committed transaction guarantees to a client that dies is unchanged. Benchmarks pass
 `durable=True` to measure what a production server does.
@@ -21,6 +27,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -45,19 +52,59 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def remove_abandoned_clusters() -> None:
-    """Stops and removes clusters whose test process died without stopping them (a killed worker)."""
+def remove_abandoned_clusters(parent: int | None = None) -> list[str]:
+    """Stops and removes clusters whose test process died without stopping them (a killed
+    worker) — only those whose test process was a child of `parent`, if given (the workers of
+    one pytest-xdist run); returns their directories."""
+    removed = []
     for base in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
         try:
             owner = int((base / "owner.pid").read_text())
+            if parent is not None and int((base / "owner.parent").read_text()) != parent:
+                continue
         except (OSError, ValueError):
             continue
         if _alive(owner):
             continue
-        if (base / "data" / "postmaster.pid").exists():
-            subprocess.run(_as_owner([peer("pg_ctl"), "-D", str(base / "data"), "-m", "immediate", "-w", "stop"]),
-                           capture_output=True, timeout=60)
-        shutil.rmtree(base, ignore_errors=True)
+        remove_cluster(str(base))
+        removed.append(str(base))
+    return removed
+
+
+def remove_cluster(base: str) -> None:
+    """Stops the server of the cluster in `base` (if it runs) and removes the directory."""
+    if os.path.exists(os.path.join(base, "data", "postmaster.pid")):
+        subprocess.run(_as_owner([peer("pg_ctl"), "-D", os.path.join(base, "data"), "-m", "immediate", "-w", "stop"]),
+                       capture_output=True, timeout=60)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def clusters_of(pid: int) -> list[str]:
+    """The directories of the clusters process `pid` started and has not removed."""
+    out = []
+    for base in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
+        try:
+            if int((base / "owner.pid").read_text()) == pid:
+                out.append(str(base))
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+# Runs beside a cluster (`start(watchdog=True)`): waits for the end of its stdin, which closes
+# when the test process stops the cluster or dies, then stops the server (if it still runs) and
+# removes the directory. In a session of its own, deaf to the signals a Ctrl-C or a closed
+# terminal sends, so that it outlives the test process it watches.
+_WATCHDOG = """
+import os, shutil, signal, subprocess, sys
+for s in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+    signal.signal(s, signal.SIG_IGN)
+base, stop = sys.argv[1], sys.argv[2:]
+sys.stdin.buffer.read()
+if os.path.exists(os.path.join(base, "data", "postmaster.pid")):
+    subprocess.run(stop, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+shutil.rmtree(base, ignore_errors=True)
+"""
 
 
 def _as_owner(argv: list[str]) -> list[str]:
@@ -87,6 +134,7 @@ class PostgresCluster:
     settings: list[str] = field(default_factory=list)  # postgres -c options
     databases: list[str] = field(default_factory=list)
     startup_seconds: float = 0.0
+    watchdog: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
     def data_dir(self) -> str:
@@ -97,19 +145,26 @@ class PostgresCluster:
         return os.path.join(self.base, "postgres.log")
 
     @classmethod
-    def start(cls, *, durable: bool = False, attempts: int = 3) -> PostgresCluster:
-        """initdb in a fresh directory and start the server; fails with the install command without the binaries."""
+    def start(cls, *, durable: bool = False, attempts: int = 3, watchdog: bool = False) -> PostgresCluster:
+        """initdb in a fresh directory and start the server; fails with the install command without
+        the binaries. With `watchdog`, the cluster is stopped and removed when this process ends."""
         t0 = time.monotonic()
         initdb, pg_ctl = peer("initdb"), peer("pg_ctl")
         peer("postgres")
         remove_abandoned_clusters()
         base = tempfile.mkdtemp(prefix=PREFIX)
         Path(base, "owner.pid").write_text(str(os.getpid()))
+        Path(base, "owner.parent").write_text(str(os.getppid()))
         if os.geteuid() == 0:
             pw = pwd.getpwnam("postgres")
             os.chown(base, pw.pw_uid, pw.pw_gid)
         cluster = cls(base=base, port=0)
         try:
+            if watchdog:
+                stop = _as_owner([pg_ctl, "-D", cluster.data_dir, "-m", "immediate", "-w", "-t", "60", "stop"])
+                cluster.watchdog = subprocess.Popen([sys.executable, "-c", _WATCHDOG, base, *stop],
+                                                    stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                                    stderr=subprocess.DEVNULL, start_new_session=True)
             _run([initdb, "-D", cluster.data_dir, "-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--locale=C",
                   "--no-sync", "--no-instructions"], "initdb")
             cluster.settings = ["-c listen_addresses=127.0.0.1", f"-c unix_socket_directories={base}",
@@ -188,6 +243,13 @@ class PostgresCluster:
             self.stop_server(mode="immediate")
         finally:
             shutil.rmtree(self.base, ignore_errors=True)
+            if self.watchdog is not None:  # nothing left for it to do: let it go
+                self.watchdog.stdin.close()  # type: ignore[union-attr]
+                try:
+                    self.watchdog.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    self.watchdog.kill()
+                    self.watchdog.wait(timeout=10)
 
 
 class Databases:
