@@ -315,12 +315,15 @@ class Engine:
         by_flush: dict[int, list[OutboxRow]] = {}
         for row in state.outbox_pending:
             by_flush.setdefault(row.flush_id, []).append(row)
+        reported = {d.row_id for d in self._deliveries}  # delivered, not yet recorded (a failed commit)
         for flush_id, rows in sorted(by_flush.items()):
             self._next_flush_id = max(self._next_flush_id, flush_id + 1)
             g = self.groups.get(rows[0].group_id)
             bounded = [r for r in rows if r.deadline_ns]
             for r in rows:
-                if r.deadline_ns and (r.deadline_ns <= now.ns or g is None):
+                if r.id in reported:
+                    self.outbox[r.id] = r  # its outcome is applied by the next cycle
+                elif r.deadline_ns and (r.deadline_ns <= now.ns or g is None):
                     # Its flush is over: the group's next flush sends the current state instead.
                     changes.outbox_update.append(OutboxUpdate(r.id, "abandoned", r.attempts, r.not_before_ns,
                                                               "abandoned at restart: flush deadline passed"))
@@ -543,11 +546,14 @@ class Engine:
                 await self.store.commit(changes)
             self.stats.last_commit_seconds = self.clock.monotonic() - started
         except StoreUnavailable as exc:
-            waiting = [ing.future for ing in ingests] + [f for f, _, _ in results] + [d.future for d in deliveries]
+            waiting = [ing.future for ing in ingests] + [f for f, _, _ in results]
             for fut in waiting:
                 if fut is not None and not fut.done():
                     fut.set_exception(exc)
             if isinstance(exc, LeaseLost):
+                for d in deliveries:
+                    if d.future is not None and not d.future.done():
+                        d.future.set_exception(exc)
                 # Another replica runs the engine now: nothing here is ours to reload or decide.
                 self.ready = False
                 log.error("%s", exc)
@@ -555,6 +561,11 @@ class Engine:
             self.stats.commit_failures += 1
             log.error("commit failed; reloading the state from the database (%d failed in a row): %s",
                       self._failures + 1, exc)
+            # What was delivered stays delivered: its outcome is recorded by the first cycle after
+            # the reload (start() does not send those rows again), and the worker, waiting for
+            # that, sends the next row of the same ordering key only then. Sending them again on
+            # every failed commit sent one notification up to 11 times while a disk was full.
+            self._deliveries = deliveries + self._deliveries
             await self._recover(str(exc))
             return True
         self._failures = 0

@@ -506,8 +506,18 @@ class SqlStore:
     @contextlib.asynccontextmanager
     async def _writing(self) -> AsyncIterator[AsyncConnection]:
         async with self._write_lock or contextlib.nullcontext():
-            async with self._require_engine().begin() as conn:
-                yield conn
+            engine = self._require_engine()
+            try:
+                async with engine.begin() as conn:
+                    yield conn
+            except _DB_ERRORS:
+                if self.dialect == "sqlite":
+                    # A connection SQLite opened while the file could not be written (read-only,
+                    # immutable, a full disk) stays read-only for good: the pool is replaced, so
+                    # the next write opens the file afresh and works once it can be written.
+                    with contextlib.suppress(*_DB_ERRORS):
+                        await engine.dispose()
+                raise
 
     def _unavailable(self, exc: BaseException) -> StoreUnavailable:
         return StoreUnavailable(f"database {self.name}: {_reason(exc, self.url.password)}")
@@ -611,12 +621,6 @@ class SqlStore:
                 for sql, params in steps:
                     await conn.exec_driver_sql(sql, params)
         except _DB_ERRORS as exc:
-            if self.dialect == "sqlite" and self._engine is not None:
-                # A connection SQLite opened while the file could not be written (read-only,
-                # immutable) stays read-only for good: the pool is replaced, so the next
-                # commit opens the file afresh and works once the file can be written again.
-                with contextlib.suppress(*_DB_ERRORS):
-                    await self._engine.dispose()
             raise self._unavailable(exc) from exc
         if time.monotonic() >= self._next_purge:
             self._schedule_purge()

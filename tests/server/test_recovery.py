@@ -199,3 +199,35 @@ async def _is(client: TestClient, path: str, status: int) -> bool:
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_what_was_delivered_is_not_sent_again_while_commits_fail() -> None:
+    """The receiver's 200 cannot be recorded (the disk fills as it answers): the outcome waits
+    for the database, it is not sent again on every reload."""
+    store = FaultyStore()
+    received: list[dict] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        received.append(await request.json())
+        if len(received) == 1:
+            store.read_only = True  # the commit of this delivery fails, and the next ones
+            asyncio.get_running_loop().call_later(3.0, setattr, store, "read_only", False)
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/", handle)
+    hook = TestServer(app)
+    await hook.start_server()
+    client = await _client(store, str(hook.make_url("/")))
+    try:
+        await _until(lambda: _ok(client, "/-/ready"), "ready")
+        assert await _post(client, "Once") == 200
+        await _until(lambda: _true(bool(received) and not store.read_only), "delivered, then writable again")
+        await _until(lambda: _true(any(n.status == "delivered" for n in store.outbox.values())),  # type: ignore[attr-defined]
+                     "the delivery recorded once the database takes it")
+        await asyncio.sleep(1.0)
+        # Before: every reload while the commits failed sent the notification again.
+        assert len(received) == 1
+    finally:
+        await client.close()
+        await hook.close()
