@@ -28,7 +28,8 @@ DOWN_SECONDS = 4.0
     pytest.param("immediate", marks=pytest.mark.xdist_group("faults_pg_immediate")),
 ])
 async def test_postgresql_stopped_during_ingest(tmp_path: Path, mode: str) -> None:
-    cluster = await asyncio.to_thread(PostgresCluster.start)
+    # Durable, as a real server is: fsync off would lose commits it acknowledged on -m immediate.
+    cluster = await asyncio.to_thread(PostgresCluster.start, durable=True)
     try:
         url = await asyncio.to_thread(cluster.create_database, "faults")
         async with World(tmp_path) as world:
