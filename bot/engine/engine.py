@@ -438,6 +438,16 @@ class Engine:
         self._poke()
         return fut
 
+    def unrecorded_outcomes(self) -> list[_Delivery]:
+        """Deliveries that ended and are not yet recorded (their commit failed): handed to the
+        engine that replaces this one in the same process (a replica that stepped down and took
+        the lease back), which records them instead of sending their rows again."""
+        return [_Delivery(d.row_id, d.ok, d.attempts, d.error, d.effects, None) for d in self._deliveries]
+
+    def adopt_outcomes(self, outcomes: Sequence[_Delivery]) -> None:
+        """Before start(): the unrecorded outcomes of the engine this one replaces."""
+        self._deliveries.extend(outcomes)
+
     def extension(self, name: str) -> Extension | None:
         return next((e for e in self.extensions if e.name == name), None)
 

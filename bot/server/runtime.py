@@ -65,6 +65,7 @@ class Runtime:
         # Since when this replica has been unable to run its engine (monotonic), while it has no
         # engine: booting, or a database it cannot reach. None: it runs one, or stands by healthily.
         self._down_since: float | None = time.monotonic()
+        self._outcomes: list = []  # deliveries an engine that stepped down could not record
         self._stepping_down = False
         self._reload_lock = asyncio.Lock()
         self.runbooks = _load_runbooks(config)
@@ -144,6 +145,8 @@ class Runtime:
                                      observer=self.metrics.delivery_observer)
         engine = Engine(self.config, self.store, SystemClock(), integrations, self.external_url, self.worker,
                         max_queued_alerts=self.settings.max_queued_alerts)
+        engine.adopt_outcomes(self._outcomes)
+        self._outcomes = []
         for hook in self.engine_hooks:
             hook(engine)
         self.engine = engine
@@ -226,6 +229,9 @@ class Runtime:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+        if self.engine is not None:
+            # What was delivered and not yet recorded stays delivered (the next engine records it).
+            self._outcomes = self.engine.unrecorded_outcomes()
         self.engine = None
         self.inbox = None
         self._loop_task = self._lease_task = self._inbox_task = None

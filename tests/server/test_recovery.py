@@ -18,6 +18,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.config import load_config_text
 from bot.server.app import create_app
+from bot.server.common import RUNTIME
 from bot.server.settings import Settings
 from bot.store.base import StoreUnavailable
 from bot.store.memory import MemoryStore
@@ -55,6 +56,10 @@ class FaultyStore(MemoryStore):
         if self.down:
             raise StoreUnavailable("database test: connection refused")
         return await super().inbox_take(limit)
+
+    async def renew_lease(self) -> None:
+        if self.down or self.read_only:
+            raise StoreUnavailable("database test: cannot renew the lease")
 
 
 class Receiver:
@@ -201,9 +206,11 @@ async def _true(value: bool) -> bool:
     return value
 
 
-async def test_what_was_delivered_is_not_sent_again_while_commits_fail() -> None:
+@pytest.mark.parametrize("lease_seconds", [15.0, 1.5])
+async def test_what_was_delivered_is_not_sent_again_while_commits_fail(lease_seconds: float) -> None:
     """The receiver's 200 cannot be recorded (the disk fills as it answers): the outcome waits
-    for the database, it is not sent again on every reload."""
+    for the database, it is not sent again on every reload — nor when the fault outlasts the
+    engine lease, and the replica steps down and takes it back with a new engine."""
     store = FaultyStore()
     received: list[dict] = []
 
@@ -218,9 +225,10 @@ async def test_what_was_delivered_is_not_sent_again_while_commits_fail() -> None
     app.router.add_post("/", handle)
     hook = TestServer(app)
     await hook.start_server()
-    client = await _client(store, str(hook.make_url("/")))
+    client = await _client(store, str(hook.make_url("/")), lease_seconds=lease_seconds)
     try:
         await _until(lambda: _ok(client, "/-/ready"), "ready")
+        first_engine = client.app[RUNTIME].engine  # type: ignore[index]
         assert await _post(client, "Once") == 200
         await _until(lambda: _true(bool(received) and not store.read_only), "delivered, then writable again")
         await _until(lambda: _true(any(n.status == "delivered" for n in store.outbox.values())),  # type: ignore[attr-defined]
@@ -228,6 +236,8 @@ async def test_what_was_delivered_is_not_sent_again_while_commits_fail() -> None
         await asyncio.sleep(1.0)
         # Before: every reload while the commits failed sent the notification again.
         assert len(received) == 1
+        # A fault of 3 s outlasts a lease of 1.5 s: the replica stepped down and came back.
+        assert (client.app[RUNTIME].engine is first_engine) == (lease_seconds == 15.0)  # type: ignore[index]
     finally:
         await client.close()
         await hook.close()
