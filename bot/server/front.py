@@ -101,7 +101,15 @@ class _SqliteWriter:
         try:
             return await asyncio.get_running_loop().run_in_executor(self.pool, self._put, items)
         except sqlite3.Error as exc:
+            # Opened afresh by the next insert: a connection SQLite opened while the file could not
+            # be written stays read-only for good, also once the file can be written again.
+            self.pool.submit(self._reconnect)
             raise StoreUnavailable(f"database {self.path}: {exc}") from exc
+
+    def _reconnect(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            conn.close()
 
     def close(self) -> None:
         self.pool.submit(lambda: self.conn.close() if self.conn is not None else None)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -69,4 +70,27 @@ async def test_gives_up_at_its_busy_timeout(tmp_path: Path) -> None:
         assert await store.inbox_take(10) == []
     finally:
         writer.close()
+        await store.close()
+
+
+async def test_a_file_read_only_at_its_first_insert_is_written_once_it_can_be(tmp_path: Path) -> None:
+    """SQLite opens a file it cannot write read-only, and such a connection stays read-only: the
+    writer opens it afresh after a failure (before, it answered 503 for good)."""
+    store, writer, path = await _writer(tmp_path, busy_timeout_s=1.0)
+    await store.close()  # its connections hold the write-ahead log open; only the writer's remain
+    files = [p for p in (path, path + "-wal", path + "-shm") if Path(p).exists()]
+    try:
+        subprocess.run(["chattr", "+i", *files], check=True)  # immutable, even for root
+        try:
+            with pytest.raises(StoreUnavailable, match="readonly|read-only|unable to open"):
+                await writer.put([(1, "api:validated", b"[]")])
+        finally:
+            subprocess.run(["chattr", "-i", *files], check=True)
+        assert await writer.put([(2, "api:validated", b"[]")]) == 1
+    finally:
+        writer.close()
+    await store.open()
+    try:
+        assert [r.received_ns for r in await store.inbox_take(10)] == [2]
+    finally:
         await store.close()
