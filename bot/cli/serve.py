@@ -2,7 +2,7 @@
 
     alertbot serve [--config routes.yaml] [--listen 127.0.0.1:9093]
                    [--database sqlite+aiosqlite:///data/alertbot.db] [--external-url URL]
-                   [--instance-id NAME] [--lease-duration 15s]
+                   [--instance-id NAME] [--lease-duration 15s] [--max-unready-duration 2m]
 
 Each option can also come from the environment (ALERTBOT_CONFIG, ALERTBOT_LISTEN,
 ALERTBOT_DATABASE, ALERTBOT_EXTERNAL_URL, ...). Webhook credentials are read from the
@@ -33,6 +33,7 @@ from bot.server.settings import (
     DEFAULT_LEASE_SECONDS,
     DEFAULT_LISTEN,
     DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_UNREADY_SECONDS,
     DEFAULT_READ_BODY_TIMEOUT_S,
     DEFAULT_READ_HEADER_TIMEOUT_S,
     Settings,
@@ -84,6 +85,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--lease-duration", metavar="DURATION", default=None,
                    help="how long the engine lease lasts unrenewed before a standby replica takes over, e.g. 15s "
                         "(env ALERTBOT_LEASE_DURATION; default 15s)")
+    p.add_argument("--max-unready-duration", metavar="DURATION", default=None,
+                   help="/-/healthy answers 503 once the engine has not been able to run this long (a database "
+                        "it cannot reach or recover from, a cycle stuck), so that an orchestrator restarts the "
+                        "process (env ALERTBOT_MAX_UNREADY_DURATION; default 2m)")
     p.add_argument("--ingest-workers", metavar="N", default=None,
                    help="front processes that take POST /api/v2/alerts into a durable inbox beside the engine's "
                         "process, for ingestion on more than one core; 0: one process (env ALERTBOT_INGEST_WORKERS; "
@@ -148,12 +153,16 @@ def settings_from(args: argparse.Namespace) -> Settings:
         webhook_auth=_webhook_auth(args),
         log_level=args.log_level or _env("ALERTBOT_LOG_LEVEL") or "info",
         instance_id=args.instance_id or _env("ALERTBOT_INSTANCE_ID") or "",
-        lease_seconds=_lease_seconds(args.lease_duration or _env("ALERTBOT_LEASE_DURATION")),
+        lease_seconds=_duration("--lease-duration", args.lease_duration or _env("ALERTBOT_LEASE_DURATION"),
+                                DEFAULT_LEASE_SECONDS, at_least=1.0),
         ingest_workers=_ingest_workers(args.ingest_workers or _env("ALERTBOT_INGEST_WORKERS")),
-        read_header_timeout=_timeout("--read-header-timeout", args.read_header_timeout
-                                     or _env("ALERTBOT_READ_HEADER_TIMEOUT"), DEFAULT_READ_HEADER_TIMEOUT_S),
-        read_body_timeout=_timeout("--read-body-timeout", args.read_body_timeout
-                                   or _env("ALERTBOT_READ_BODY_TIMEOUT"), DEFAULT_READ_BODY_TIMEOUT_S),
+        read_header_timeout=_duration("--read-header-timeout", args.read_header_timeout
+                                      or _env("ALERTBOT_READ_HEADER_TIMEOUT"), DEFAULT_READ_HEADER_TIMEOUT_S),
+        read_body_timeout=_duration("--read-body-timeout", args.read_body_timeout
+                                    or _env("ALERTBOT_READ_BODY_TIMEOUT"), DEFAULT_READ_BODY_TIMEOUT_S),
+        max_unready_seconds=_duration("--max-unready-duration", args.max_unready_duration
+                                      or _env("ALERTBOT_MAX_UNREADY_DURATION"), DEFAULT_MAX_UNREADY_SECONDS,
+                                      at_least=1.0),
     )
 
 
@@ -181,24 +190,15 @@ def _ingest_workers(text: str | None) -> int:
     return int(text)
 
 
-def _timeout(option: str, text: str | None, default: float) -> float:
+def _duration(option: str, text: str | None, default: float, at_least: float = 0.0) -> float:
     if not text:
         return default
     try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise UserError(f"{option} {text!r}: {exc}") from None
-
-
-def _lease_seconds(text: str | None) -> float:
-    if not text:
-        return DEFAULT_LEASE_SECONDS
-    try:
         seconds = parse_duration(text)
     except ValueError as exc:
-        raise UserError(f"--lease-duration {text!r}: {exc}") from None
-    if seconds < 1:
-        raise UserError(f"--lease-duration {text!r}: must be at least 1s")
+        raise UserError(f"{option} {text!r}: {exc}") from None
+    if seconds < at_least:
+        raise UserError(f"{option} {text!r}: must be at least {at_least:g}s")
     return seconds
 
 
@@ -230,6 +230,10 @@ def run(args: argparse.Namespace) -> int:
         return asyncio.run(_serve_front(settings, config, front_of))
     for warning in config.warnings:
         log.warning(f"configuration warning: {warning}")
+    if args.database and _safe_url(args.database) != args.database:
+        log.warning("--database holds a password on the command line, where every local user can read it (the "
+                    "front processes repeat it): give it as PGPASSWORD, in a PGPASSFILE, or the whole URL as "
+                    "ALERTBOT_DATABASE")
     log.info("starting", config=settings.config_path, listen=settings.listen,
              database=_safe_url(settings.database_url), external_url=settings.resolved_external_url(),
              matchers_mode=config.matchers_mode, webhook_auth="on" if settings.webhook_auth else "off")

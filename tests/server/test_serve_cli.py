@@ -51,7 +51,25 @@ def test_missing_config_and_bad_options(tmp_path: Path) -> None:
         and "unsupported" in out.stderr and "secretpw" not in out.stderr, out.stderr
     out = _serve(["--webhook-bearer-token-file", str(tmp_path / "absent")], tmp_path)
     assert out.returncode == 1 and "webhook bearer token: cannot read" in out.stderr
+    out = _serve(["--max-unready-duration", "500ms"], tmp_path)
+    assert (out.returncode, out.stderr.strip()) == (
+        1, "alertbot: error: --max-unready-duration '500ms': must be at least 1s")
+    out = _serve([], tmp_path, env={"ALERTBOT_MAX_UNREADY_DURATION": "soon"})
+    assert out.returncode == 1 and out.stderr.startswith("alertbot: error: --max-unready-duration 'soon': ")
     assert "Traceback" not in out.stderr
+
+
+def test_a_database_password_on_the_command_line_is_warned_about(bot_factory) -> None:
+    """Every local user reads a process' arguments (the front processes repeat them): the log
+    says where the password belongs, and never shows it."""
+    bot = bot_factory(args=["--database", "postgresql+asyncpg://alertbot:hunter2pw@127.0.0.1:1/db"],
+                      wait_ready=False)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and "--database holds a password" not in bot.log_text():
+        time.sleep(0.1)
+    warned = [r for r in bot.log_records() if "--database holds a password" in r.get("message", "")]
+    assert warned and warned[0]["level"] == "warning" and "PGPASSWORD" in warned[0]["message"]
+    assert "hunter2pw" not in bot.log_text()
 
 
 def test_port_in_use(tmp_path: Path) -> None:
