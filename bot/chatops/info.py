@@ -24,7 +24,6 @@ from bot.chatops.render import (
     who_mention,
 )
 from bot.engine.groups import AggrGroup
-from bot.engine.reads import Slicer
 from bot.engine.silences import ACTIVE
 from bot.logging import get_logger
 from bot.notify.slack.view import short_id
@@ -41,18 +40,18 @@ class InfoOps:
         matchers = parse.strict_matchers(text, self.mode) if text.strip() else []
         ms = Matchers(matchers)
         engine = self.engine
-        now = self.now()
-        slicer = Slicer()  # every alert is read: in slices, beside the engine (bot.engine.reads)
-        groups_of: dict[int, list[AggrGroup]] = {}
-        for g in list(engine.groups.values()):
-            await slicer.pause()
-            for fp in list(g.alerts):
-                groups_of.setdefault(fp, []).append(g)
-        firing = []
-        for a in list(engine.alerts.values()):
-            await slicer.pause()
-            if not a.resolved_at(now) and ms.matches(a.labels):
-                firing.append(a)
+        async with engine.reads.turn() as slicer:  # every alert: beside the engine (bot.engine.reads)
+            now = self.now()
+            groups_of: dict[int, list[AggrGroup]] = {}
+            for g in list(engine.groups.values()):
+                await slicer.pause()
+                for fp in list(g.alerts):
+                    groups_of.setdefault(fp, []).append(g)
+            firing = []
+            for a in list(engine.alerts.values()):
+                await slicer.pause()
+                if not a.resolved_at(now) and ms.matches(a.labels):
+                    firing.append(a)
         firing.sort(key=lambda a: (a.name, a.starts_at.ns))
         lines = []
         for a in firing[:MAX_LIST]:

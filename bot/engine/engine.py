@@ -31,6 +31,7 @@ from bot.engine.groups import AggrGroup, group_id
 from bot.engine.inhibit import Inhibitor
 from bot.engine.nflog import Entry, encode_fingerprints, expiry_ns
 from bot.engine.pipeline import fanout, mute_stages
+from bot.engine.reads import Reads
 from bot.engine.silences import Silence, Silences
 from bot.engine.timestamp import Timestamp
 from bot.notify.base import Integration
@@ -208,6 +209,7 @@ class Engine:
         self.deliverer = deliverer
         self.max_queued_alerts = max_queued_alerts
         self.stats = EngineStats()
+        self.reads = Reads(self.running_cycle)  # long reads of this state by requests (bot.engine.reads)
         self.extensions: list[Extension] = []
         self._set_config(config, integrations)
         self.alerts: dict[int, Alert] = {}
@@ -238,6 +240,7 @@ class Engine:
         self.problem = ""  # while not ready: why (the database's error)
         self._failures = 0  # commits or reloads failed in a row (the backoff)
         self._cycle_started: float | None = None  # monotonic, while a cycle runs
+        self._cycle_done: asyncio.Future[None] | None = None  # resolved when the cycle under way ends
 
     @property
     def ready(self) -> bool:
@@ -251,6 +254,11 @@ class Engine:
         self._ready = value
         if value:
             self.problem = ""
+
+    def running_cycle(self) -> asyncio.Future[None] | None:
+        """Resolves when the cycle under way ends (None between cycles): what a long read waits
+        for before its next slice."""
+        return self._cycle_done if self._cycle_started is not None else None
 
     def cycle_running_for(self) -> float:
         """Seconds the cycle under way has run (0 between cycles): a cycle stuck on a database
@@ -894,6 +902,7 @@ class Engine:
                 except TimeoutError:
                     pass
             self._cycle_started = time.monotonic()
+            self._cycle_done = done = asyncio.get_running_loop().create_future()
             try:
                 await self.cycle()
             except Exception as exc:  # a bug: never let the loop die, never leave a caller waiting
@@ -902,6 +911,7 @@ class Engine:
                 await self._recover(f"engine cycle failed: {type(exc).__name__}")
             finally:
                 self._cycle_started = None
+                done.set_result(None)
 
     # ------------------------------------------------------------------ queries (API)
     def receivers_of(self, a: Alert) -> list[str]:

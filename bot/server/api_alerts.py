@@ -15,7 +15,6 @@ from multidict import MultiMapping
 
 from bot.engine.alert import Alert, label_set_before, sorted_alerts
 from bot.engine.engine import Engine
-from bot.engine.reads import Slicer
 from bot.engine.timestamp import Timestamp
 from bot.routing import goregex
 from bot.routing.matchers import Matcher, MatcherError, MatchType, parse_matcher
@@ -136,24 +135,23 @@ async def get_alerts(request: web.Request) -> web.Response:
     engine = ready_engine(rt)
     await _applied_inbox(rt)
     q = AlertQuery(request.query, rt.config.matchers_mode)
-    now = Timestamp.now()
-    shown = q.alert_filter(engine, now)
     route = engine.route
-    slicer = Slicer()  # a read of every alert shares the loop with the engine (bot.engine.reads)
-    out = []
-    for a in sorted(engine.alerts.values(), key=_fingerprint):
-        await slicer.pause()
-        receivers = [r.receiver for r in route.match(a.labels)]
-        if not q.receiver_ok(receivers):
-            continue
-        status = shown(a)
-        if status is None:
-            continue
-        out.append(apijson.gettable_alert(a, *status, receivers))
-    parts = []
-    for i in range(0, len(out), DUMP_ITEMS):
-        await slicer.pause()
-        parts.append(apijson.dumps(out[i:i + DUMP_ITEMS], html=True)[1:-1])
+    async with engine.reads.turn() as slicer:  # beside the engine, in slices (bot.engine.reads)
+        shown = q.alert_filter(engine, Timestamp.now())
+        out = []
+        for a in sorted(engine.alerts.values(), key=_fingerprint):
+            await slicer.pause()
+            receivers = [r.receiver for r in route.match(a.labels)]
+            if not q.receiver_ok(receivers):
+                continue
+            status = shown(a)
+            if status is None:
+                continue
+            out.append(apijson.gettable_alert(a, *status, receivers))
+        parts = []
+        for i in range(0, len(out), DUMP_ITEMS):
+            await slicer.pause()
+            parts.append(apijson.dumps(out[i:i + DUMP_ITEMS], html=True)[1:-1])
     return _json(b"[" + b",".join(parts) + b"]\n")
 
 
@@ -162,37 +160,36 @@ async def get_alert_groups(request: web.Request) -> web.Response:
     engine = ready_engine(rt)
     await _applied_inbox(rt)
     q = AlertQuery(request.query, rt.config.matchers_mode)
-    now = Timestamp.now()
-    shown = q.alert_filter(engine, now)
-    slicer = Slicer()
-    groups = []
-    receivers: dict[int, list[str]] = {}
-    statuses: dict[int, tuple[str, list[str], list[str]]] = {}
-    for g in list(engine.groups.values()):
-        receiver = g.route.receiver
-        if q.receiver is not None and not q.receiver.match_string(receiver):
-            continue
-        alerts = []
-        for a in list(g.alerts.values()):
-            await slicer.pause()
-            status = statuses.get(a.fingerprint) or shown(a)
-            if status is None:
+    async with engine.reads.turn() as slicer:
+        shown = q.alert_filter(engine, Timestamp.now())
+        groups = []
+        receivers: dict[int, list[str]] = {}
+        statuses: dict[int, tuple[str, list[str], list[str]]] = {}
+        for g in list(engine.groups.values()):
+            receiver = g.route.receiver
+            if q.receiver is not None and not q.receiver.match_string(receiver):
                 continue
-            statuses[a.fingerprint] = status
-            receivers.setdefault(a.fingerprint, []).append(receiver)
-            alerts.append(a)
-        if alerts:
-            groups.append((g.labels, receiver, alerts))
-    groups.sort(key=_GroupKey)
-    # An alert group is a plain model holding allOf models: only its alerts are HTML-escaped.
-    parts = []
-    for labels, receiver, alerts in groups:
-        await slicer.pause()
-        items = [apijson.gettable_alert(a, *statuses[a.fingerprint], sorted(receivers[a.fingerprint]))
-                 for a in sorted_alerts(alerts)]
-        parts.append(b'{"alerts":' + apijson.dumps(items, html=True) + b',"labels":'
-                     + apijson.dumps(apijson.label_set(labels)) + b',"receiver":'
-                     + apijson.dumps({"name": receiver}) + b"}")
+            alerts = []
+            for a in list(g.alerts.values()):
+                await slicer.pause()
+                status = statuses.get(a.fingerprint) or shown(a)
+                if status is None:
+                    continue
+                statuses[a.fingerprint] = status
+                receivers.setdefault(a.fingerprint, []).append(receiver)
+                alerts.append(a)
+            if alerts:
+                groups.append((g.labels, receiver, alerts))
+        groups.sort(key=_GroupKey)
+        # An alert group is a plain model holding allOf models: only its alerts are HTML-escaped.
+        parts = []
+        for labels, receiver, alerts in groups:
+            await slicer.pause()
+            items = [apijson.gettable_alert(a, *statuses[a.fingerprint], sorted(receivers[a.fingerprint]))
+                     for a in sorted_alerts(alerts)]
+            parts.append(b'{"alerts":' + apijson.dumps(items, html=True) + b',"labels":'
+                         + apijson.dumps(apijson.label_set(labels)) + b',"receiver":'
+                         + apijson.dumps({"name": receiver}) + b"}")
     return _json(b"[" + b",".join(parts) + b"]\n")
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.engine.reads import Slicer
 from bot.engine.silences import Silence, SilenceError, SilenceNotFound, build_matchers
 from bot.engine.timestamp import Timestamp
 from bot.routing.matchers import Matcher, MatcherError, parse_matcher
@@ -45,18 +44,18 @@ async def get_silences(request: web.Request) -> web.Response:
             matchers.append(parse_matcher(text, rt.config.matchers_mode))
         except MatcherError as exc:
             raise ApiError.payload(400, str(exc)) from None
-    now = Timestamp.now()
-    slicer = Slicer()  # thousands of silences share the loop with the engine (bot.engine.reads)
-    silences = []
-    for s in engine.silences.all():  # a copy
-        await slicer.pause()
-        if _filter_matches(s, matchers):
-            silences.append(s)
-    silences.sort(key=lambda s: _sort_key(s, now))
-    out = []
-    for s in silences:
-        await slicer.pause()
-        out.append(apijson.gettable_silence(s, now))
+    async with engine.reads.turn() as slicer:  # thousands of silences, beside the engine (bot.engine.reads)
+        now = Timestamp.now()
+        silences = []
+        for s in engine.silences.all():  # a copy
+            await slicer.pause()
+            if _filter_matches(s, matchers):
+                silences.append(s)
+        silences.sort(key=lambda s: _sort_key(s, now))
+        out = []
+        for s in silences:
+            await slicer.pause()
+            out.append(apijson.gettable_silence(s, now))
     return _json(out, html=True)
 
 
