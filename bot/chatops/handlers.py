@@ -381,7 +381,7 @@ class Listeners:
         group = self.ops.group_by_ref({"s": sid})
         ms = group_matchers(group, self.ops.now())
         line = ", ".join(str(m) for m in ms) if ms is not None else ""
-        found = self.ops.affected_here(list(ms)) if ms is not None else {}
+        found = await self.ops.affected_here(list(ms)) if ms is not None else {}
         items = sorted((("", labels) for _, labels in found.values()), key=lambda x: sorted(x[1].items()))
         names = sorted({a.name for a in group.alerts.values() if a.name})
         view = silence_modal(short_id(group.id), names[0] if len(names) == 1 else f"{len(names)} alert names",

@@ -299,20 +299,28 @@ class Operations(QueryOps, InfoOps):
             raise Refused("silence", f"Alertmanager would refuse this silence: {exc}") from None
         return s
 
-    def affected_here(self, matchers: Sequence[Matcher]) -> dict[int, tuple[str, dict[str, str]]]:
-        """Firing alerts in alertbot that the matchers select: fingerprint -> (group, labels)."""
+    async def affected_here(self, matchers: Sequence[Matcher]) -> dict[int, tuple[str, dict[str, str]]]:
+        """Firing alerts in alertbot that the matchers select: fingerprint -> (group, labels).
+        Every alert is read: in slices, beside the engine (bot.engine.reads)."""
         ms = Matchers(matchers)
-        now = self.now()
-        where: dict[int, str] = {}
-        for g in self.engine.groups.values():
-            for fp in g.alerts:
-                where.setdefault(fp, f"group {short_id(g.id)}")
-        return {a.fingerprint: (where.get(a.fingerprint, ""), a.labels) for a in self.engine.alerts.values()
-                if not a.resolved_at(now) and ms.matches(a.labels)}
+        engine = self.engine
+        async with engine.reads.turn() as slicer:
+            now = self.now()
+            where: dict[int, str] = {}
+            for g in list(engine.groups.values()):
+                await slicer.pause()
+                for fp in list(g.alerts):
+                    where.setdefault(fp, f"group {short_id(g.id)}")
+            found = {}
+            for a in list(engine.alerts.values()):
+                await slicer.pause()
+                if not a.resolved_at(now) and ms.matches(a.labels):
+                    found[a.fingerprint] = (where.get(a.fingerprint, ""), a.labels)
+        return found
 
     async def affected(self, matchers: Sequence[Matcher]) -> tuple[list[tuple[str, dict[str, str]]], list[str]]:
         """Firing alerts the matchers select here and in the upstream Alertmanager, and notes."""
-        found = self.affected_here(matchers)
+        found = await self.affected_here(matchers)
         notes: list[str] = []
         if self.upstream is not None:
             try:
