@@ -21,6 +21,7 @@ import pytest
 from tests.crash.test_kill9 import CONFIG, Receiver, instances, kill9, post
 from tests.fixtures.database import database_url  # noqa: F401  (fixture)
 from tests.fixtures.postgres import postgres_cluster, postgres_databases, postgres_url  # noqa: F401
+from tests.fixtures.process import listens
 from tests.server.conftest import BotServer
 
 pytestmark = [pytest.mark.slow]
@@ -41,19 +42,30 @@ def get(url: str) -> tuple[int, str]:
         return exc.code, exc.read().decode()
 
 
+START_TIMEOUT_S = 120.0  # a replica's start (imports, migrations) on a loaded machine; it returns at once when up
+
+
 def standby(tmp: Path, name: str, url: str, db: str, lease: str, args: tuple[str, ...] = ()) -> BotServer:
-    """A replica started beside the holder: listening (healthy) but not ready."""
+    """A replica started beside the holder: listening (healthy) but not ready. Stopped again
+    if it does not come up, so that a failure here leaves nothing running."""
     bot = replica(tmp, name, url, db, lease, wait_ready=False, args=args)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if get(bot.url + "/-/healthy")[0] == 200:
-                return bot
-        except urllib.error.URLError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{name} never listened:\n{bot.log_text()[-3000:]}")
-        time.sleep(0.1)
+    try:
+        started = time.monotonic()
+        while True:
+            if bot.proc.poll() is not None:
+                raise AssertionError(f"{name} exited ({bot.proc.returncode}) before it listened:\n"
+                                     f"{bot.log_text()[-3000:]}")
+            try:
+                if get(bot.url + "/-/healthy")[0] == 200 and listens(bot.proc, bot.port) is not False:
+                    return bot
+            except (urllib.error.URLError, OSError):
+                pass
+            if time.monotonic() - started > START_TIMEOUT_S:
+                raise AssertionError(f"{name} did not listen within {START_TIMEOUT_S:g}s:\n{bot.log_text()[-3000:]}")
+            time.sleep(0.1)
+    except BaseException:
+        bot.stop()
+        raise
 
 
 async def wait_ready(bot: BotServer, timeout: float) -> float:
@@ -63,6 +75,20 @@ async def wait_ready(bot: BotServer, timeout: float) -> float:
             return time.monotonic() - started
         await asyncio.sleep(0.1)
     raise AssertionError(f"{bot.url} not ready after {timeout}s:\n{bot.log_text()[-3000:]}")
+
+
+async def wait_standing_by(bot: BotServer, holder: str, timeout: float = 60) -> None:
+    """Until `bot` answers that `holder` holds the engine lease (it has asked for it), never ready."""
+    want = f"standby: replica {holder!r} holds the engine lease"
+    started = time.monotonic()
+    while True:
+        status, text = await asyncio.to_thread(get, bot.url + "/-/ready")
+        assert status == 503, (status, text)
+        if want in text:
+            return
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"{bot.url} not standing by after {timeout}s: {text!r}\n{bot.log_text()[-3000:]}")
+        await asyncio.sleep(0.1)
 
 
 def lease_metric(bot: BotServer) -> str:
@@ -92,9 +118,7 @@ async def holder_and_standby(tmp: Path, db: str, lease: str, args: tuple[str, ..
 async def test_the_standby_takes_over_from_a_killed_holder(tmp_path: Path, database_url: str,  # noqa: F811
                                                            fronts: str) -> None:
     async with holder_and_standby(tmp_path, database_url, "2s", ("--ingest-workers", fronts)) as (rx, a, b):
-        await asyncio.sleep(1.5)  # b has asked for the lease at least once by now
-        status, text = get(b.url + "/-/ready")
-        assert status == 503 and "standby: replica 'replica-a' holds the engine lease" in text, text
+        await wait_standing_by(b, "replica-a")  # b has asked for the lease at least once
         body = json.dumps([{"labels": {"alertname": "Standby"}}]).encode()
         req = urllib.request.Request(b.url + "/api/v2/alerts", data=body, method="POST",
                                      headers={"Content-Type": "application/json"})
@@ -106,36 +130,34 @@ async def test_the_standby_takes_over_from_a_killed_holder(tmp_path: Path, datab
             with urllib.request.urlopen(req, timeout=5) as answer:
                 assert answer.status == 200
             assert await rx.wait(lambda: any(body["groupLabels"] == {"alertname": "Standby"}
-                                             for _, body in rx.received), 15)
+                                             for _, body in rx.received), 60)
             _, shown = get(a.url + "/api/v2/alerts?filter=alertname%3D%22Standby%22")
             assert len(json.loads(shown)) == 1
             rx.received.clear()
         assert lease_metric(a).endswith(" 1.0") and lease_metric(b).endswith(" 0.0")
 
         await post(a, "x1", "x2")  # stored by a, due 3 s later
-        killed = time.monotonic()
         kill9(a)
-        took = await wait_ready(b, 15)
-        # The lease (2 s) must run out first; the standby asks every second.
-        assert took <= 2 + 1 + 2, took
-        assert await rx.wait(lambda: rx.received, 15)
+        # The lease (2 s) must run out first; the standby asks every second. How long that
+        # takes here depends on the machine; that it happens, and once, does not.
+        await wait_ready(b, 60)
+        assert await rx.wait(lambda: rx.received, 60)
         await asyncio.sleep(2)
         assert [instances(body) for _, body in rx.received] == [["x1", "x2"]]
-        sent_after = rx.received[0][0] - killed
-        assert sent_after < 10, sent_after
         assert lease_metric(b).endswith(" 1.0")
         assert any(r.get("message") == "engine lease held" and r.get("epoch", 0) >= 2 for r in b.log_records())
 
 
 async def test_a_clean_shutdown_hands_over_at_once(tmp_path: Path, database_url: str) -> None:  # noqa: F811
     async with holder_and_standby(tmp_path, database_url, "60s") as (rx, a, b):
-        await asyncio.sleep(1.5)
-        assert get(b.url + "/-/ready")[0] == 503
+        await wait_standing_by(b, "replica-a")
         await post(a, "y")
         assert a.stop() == 0  # SIGTERM: answers what it took, releases the lease
-        took = await wait_ready(b, 10)
-        assert took < 5, f"the standby waited {took:.1f}s although the 60 s lease was released"
-        assert await rx.wait(lambda: rx.received, 15)
+        # Released, the lease is taken at the standby's next ask (every second); not released,
+        # it would be free only after its 60 s. Half of that tells the two apart on any machine.
+        took = await wait_ready(b, 60)
+        assert took < 30, f"the standby waited {took:.1f}s: as if the 60 s lease had not been released"
+        assert await rx.wait(lambda: rx.received, 60)
         await asyncio.sleep(1)
         assert [instances(body) for _, body in rx.received] == [["y"]]
 
@@ -147,10 +169,10 @@ async def test_a_paused_holder_is_fenced_out_and_stands_by(tmp_path: Path, datab
     async with holder_and_standby(tmp_path, database_url, "2s") as (rx, a, b):
         await post(a, "z")
         a.signal(signal.SIGSTOP)
-        await wait_ready(b, 15)
-        assert await rx.wait(lambda: rx.received, 15)
+        await wait_ready(b, 60)
+        assert await rx.wait(lambda: rx.received, 60)
         a.signal(signal.SIGCONT)  # its timer for the group is due: it flushes, its commit is refused
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline and "engine lease lost" not in a.log_text():
             await asyncio.sleep(0.1)
         assert "engine lease lost" in a.log_text(), a.log_text()[-3000:]
@@ -160,4 +182,4 @@ async def test_a_paused_holder_is_fenced_out_and_stands_by(tmp_path: Path, datab
         assert [instances(body) for _, body in rx.received] == [["z"]]  # sent once, by b
         assert lease_metric(a).endswith(" 0.0")
         assert b.stop() == 0
-        await wait_ready(a, 10)  # b released the lease: a is the holder again
+        await wait_ready(a, 60)  # b released the lease: a is the holder again
