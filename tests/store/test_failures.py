@@ -160,7 +160,8 @@ async def test_sqlite_locked_beyond_the_busy_timeout(sqlite_store: SqlStore, tmp
         started = time.monotonic()
         with pytest.raises(StoreUnavailable, match="database is locked"):
             await sqlite_store.commit(a_bit_of_everything())
-        assert 0.25 < time.monotonic() - started < 5  # it waited for the busy timeout, then gave up
+        # It waited for the busy timeout (0.3 s), then gave up while the lock was still held.
+        assert time.monotonic() - started > 0.25
         assert await sqlite_store.load() == before  # readers are not blocked by the writer (WAL)
     finally:
         other.execute("ROLLBACK")
