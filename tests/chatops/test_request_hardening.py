@@ -18,12 +18,9 @@ from bot.chatops.app import FUTURE_SKEW_S, REPLAY_MEMORY_S, WINDOW_S, _Seen, ver
 from tests.chatops.conftest import SECRET, World, world
 from tests.chatops.slackapp import ALICE, slack_sign
 from tests.fixtures.prometheus import Prometheus
-from tests.server.conftest import NULL_CONFIG, BotServer
+from tests.server.conftest import BotServer, both_shapes, no_traceback_in
 
 FORM = "application/x-www-form-urlencoded"
-MODES = {"default": [], "one process": ["--ingest-workers", "0"]}
-
-
 # ------------------------------------------------------------------ the window, on a controlled clock
 
 def test_the_replay_memory_outlasts_every_acceptable_timestamp() -> None:
@@ -68,24 +65,14 @@ def test_a_timestamp_that_is_no_unix_time_is_refused() -> None:
 
 @pytest.fixture(scope="module")
 def bots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, BotServer]]:
-    started: dict[str, BotServer] = {}
-    try:
-        for name, extra in MODES.items():
-            workdir = tmp_path_factory.mktemp(name.replace(" ", "-"))
-            started[name] = BotServer.start(NULL_CONFIG, Path(workdir), extra, {"SLACK_SIGNING_SECRET": SECRET})
+    with both_shapes(tmp_path_factory, env={"SLACK_SIGNING_SECRET": SECRET}) as started:
         yield started
-    finally:
-        for bot in started.values():
-            bot.stop()
 
 
 @pytest.fixture
 def quiet(bots: dict[str, BotServer]) -> Iterator[None]:
-    marks = {name: len(bot.log_text()) for name, bot in bots.items()}
-    yield
-    for name, bot in bots.items():
-        text = bot.log_text()[marks[name]:]
-        assert "Traceback" not in text and '"exception"' not in text, f"{name}: {text[-3000:]}"
+    with no_traceback_in(bots):
+        yield
 
 
 async def _post(bot: BotServer, body: str, content_type: str = FORM, ts: str | None = None,

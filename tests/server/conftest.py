@@ -5,6 +5,7 @@ cannot show (a failing database, a full queue)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -101,6 +102,36 @@ class BotServer:
 
     def stop(self, timeout: float = 15) -> int:
         return stop_process(self.proc, timeout)
+
+
+# The two shapes of `alertbot serve`: with its default front process (on a machine of more than
+# one core) and as one process. A request must get the same answer from both.
+SHAPES = {"default": [], "one process": ["--ingest-workers", "0"]}
+
+
+@contextlib.contextmanager
+def both_shapes(tmp_path_factory: pytest.TempPathFactory, args: list[str] | None = None,
+                env: dict[str, str] | None = None, config_text: str = NULL_CONFIG) -> Iterator[dict[str, BotServer]]:
+    """A bot of each shape, by name, stopped at the end."""
+    started: dict[str, BotServer] = {}
+    try:
+        for name, extra in SHAPES.items():
+            workdir = tmp_path_factory.mktemp(name.replace(" ", "-"))
+            started[name] = BotServer.start(config_text, Path(workdir), [*(args or []), *extra], env)
+        yield started
+    finally:
+        for bot in started.values():
+            bot.stop()
+
+
+@contextlib.contextmanager
+def no_traceback_in(bots: dict[str, BotServer]) -> Iterator[None]:
+    """Fails if a traceback reaches a bot's log meanwhile (a client's fault is never one)."""
+    marks = {name: len(bot.log_text()) for name, bot in bots.items()}
+    yield
+    for name, bot in bots.items():
+        text = bot.log_text()[marks[name]:]
+        assert "Traceback" not in text and '"exception"' not in text, f"{name}: {text[-3000:]}"
 
 
 def http_status(url: str) -> int | None:

@@ -13,7 +13,6 @@ import json
 import socket
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import aiohttp
 import orjson
@@ -22,7 +21,7 @@ import pytest
 from bot.engine.codec import validated_from_bytes, validated_to_bytes
 from bot.engine.timestamp import Timestamp
 from bot.server.openapi import postable_alerts, validated_postable_alerts
-from tests.server.conftest import NULL_CONFIG, BotServer
+from tests.server.conftest import BotServer, both_shapes, no_traceback_in
 
 JSON = {"Content-Type": "application/json"}
 SLACK_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -30,23 +29,13 @@ PD_SECRET = "pd-secret-1"
 HEADER_TIMEOUT_S = 2
 BODY_TIMEOUT_S = 3
 SLACK_S = 20.0  # what a busy machine may add to a timeout before the server acts on it
-MODES = {"default": [], "one process": ["--ingest-workers", "0"]}
-
-
 @pytest.fixture(scope="module")
 def bots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, BotServer]]:
     """Both shapes of the server, with short read timeouts and Slack and PagerDuty secrets."""
     args = ["--read-header-timeout", f"{HEADER_TIMEOUT_S}s", "--read-body-timeout", f"{BODY_TIMEOUT_S}s"]
-    env = {"SLACK_SIGNING_SECRET": SLACK_SECRET, "PAGERDUTY_WEBHOOK_SECRET": PD_SECRET}
-    started: dict[str, BotServer] = {}
-    try:
-        for name, extra in MODES.items():
-            workdir = tmp_path_factory.mktemp(name.replace(" ", "-"))
-            started[name] = BotServer.start(NULL_CONFIG, Path(workdir), [*args, *extra], env)
+    with both_shapes(tmp_path_factory, args, {"SLACK_SIGNING_SECRET": SLACK_SECRET,
+                                              "PAGERDUTY_WEBHOOK_SECRET": PD_SECRET}) as started:
         yield started
-    finally:
-        for bot in started.values():
-            bot.stop()
 
 
 async def _request(method: str, url: str, body: bytes = b"", headers: dict[str, str] | None = None,
@@ -73,11 +62,8 @@ async def _both(bots: dict[str, BotServer], method: str, path: str, body: bytes 
 @pytest.fixture
 def quiet(bots: dict[str, BotServer]) -> Iterator[None]:
     """No traceback reaches either server's log during the test."""
-    marks = {name: len(bot.log_text()) for name, bot in bots.items()}
-    yield
-    for name, bot in bots.items():
-        text = bot.log_text()[marks[name]:]
-        assert "Traceback" not in text and '"exception"' not in text, f"{name}: {text[-3000:]}"
+    with no_traceback_in(bots):
+        yield
 
 
 # ---------------------------------------------------------------------------------- item 6
