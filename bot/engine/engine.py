@@ -637,17 +637,15 @@ class Engine:
         self.ready = False
         self.problem = reason
         while True:
-            self._failures += 1
             self._fail_waiting(StoreUnavailable(f"alertbot is recovering from a database error: {reason}"))
-            delay = min(RECOVER_MIN_S * 2 ** (self._failures - 1), RECOVER_MAX_S)
-            await asyncio.sleep(delay)
+            await asyncio.sleep(_backoff(self._failures))
+            self._failures += 1
             try:
                 await self.start()
                 return
             except StoreUnavailable as exc:
                 reason = self.problem = str(exc)
-                log.error("database still unavailable; retrying in %.1fs: %s",
-                          min(RECOVER_MIN_S * 2 ** self._failures, RECOVER_MAX_S), exc)
+                log.error("database still unavailable; retrying in %.1fs: %s", _backoff(self._failures), exc)
             except Exception as exc:  # a bug in loading: keep trying, and say so
                 reason = self.problem = f"loading the state failed: {type(exc).__name__}"
                 log.exception("loading the state failed; retrying")
@@ -925,6 +923,11 @@ class Engine:
         inhibited = self.inhibitor.inhibited_by(a.labels, now)
         state = "suppressed" if silenced or inhibited else "active"
         return state, silenced, inhibited
+
+
+def _backoff(failures: int) -> float:
+    """The wait before reloading after `failures` failed commits or reloads in a row."""
+    return min(RECOVER_MIN_S * 2 ** failures, RECOVER_MAX_S)
 
 
 def _loads(text: str) -> list[str]:
