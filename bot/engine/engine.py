@@ -232,9 +232,11 @@ class Engine:
         self.kv: dict[tuple[str, str], object] = {}
         self._group_cache: dict[tuple, tuple[str, dict[str, str]]] = {}
         self._timers: list[tuple[int, str, str]] = []  # heap of (due ns, extension, key)
-        # Heap of (next flush ns, group id): entries go stale when a group flushes, starts a
-        # flush or goes away, and are dropped when they reach the top (_next_group_due_ns).
+        # Heaps of (next flush ns, group id), of groups that have notified and of those yet to
+        # (_due_first): entries go stale when a group flushes, starts a flush or goes away, and
+        # are dropped when they reach the top (_top).
         self._due: list[tuple[int, str]] = []
+        self._due_first: list[tuple[int, str]] = []
         self._ready = False
         self.unready_since: float | None = time.monotonic()  # while not ready: since when (monotonic)
         self.problem = ""  # while not ready: why (the database's error)
@@ -469,20 +471,27 @@ class Engine:
         return min(due) if due else None
 
     def _schedule(self, g: AggrGroup) -> None:
-        heapq.heappush(self._due, (g.next_flush_ns, g.id))
+        heapq.heappush(self._due if g.has_flushed else self._due_first, (g.next_flush_ns, g.id))
 
     def _schedule_all(self) -> None:
-        self._due = [(g.next_flush_ns, g.id) for g in self.groups.values() if g.flushing is None]
+        waiting = [g for g in self.groups.values() if g.flushing is None]
+        self._due = [(g.next_flush_ns, g.id) for g in waiting if g.has_flushed]
+        self._due_first = [(g.next_flush_ns, g.id) for g in waiting if not g.has_flushed]
         heapq.heapify(self._due)
+        heapq.heapify(self._due_first)
 
     def _next_group_due_ns(self) -> int | None:
-        due = self._due
-        while due:
-            ns, gid = due[0]
+        due = [d for d in (self._top(self._due_first, False), self._top(self._due, True)) if d is not None]
+        return min(due) if due else None
+
+    def _top(self, heap: list[tuple[int, str]], flushed: bool) -> int | None:
+        """The due time of the heap's first group still waiting there; stale entries are dropped."""
+        while heap:
+            ns, gid = heap[0]
             g = self.groups.get(gid)
-            if g is not None and g.flushing is None and g.next_flush_ns == ns:
+            if g is not None and g.flushing is None and g.next_flush_ns == ns and g.has_flushed == flushed:
                 return ns
-            heapq.heappop(due)
+            heapq.heappop(heap)
         return None
 
     def _next_timer_ns(self) -> int | None:
@@ -538,18 +547,21 @@ class Engine:
         changes.alerts_upsert.extend(alert_rows.values())  # type: ignore[arg-type]
         for d in deliveries:
             self._apply_delivery(d, txn)
-        # At most FLUSHES_PER_CYCLE due groups per cycle, earliest first: a cycle's rows are
-        # sent only once it commits, and their flush deadline runs from the flush, so one
-        # cycle flushing a burst of 100,000 groups would spend their deadline before the
-        # first was sent. The rest are still due and run in the next cycles, at once.
+        # At most FLUSHES_PER_CYCLE due groups per cycle: a cycle's rows are sent only once it
+        # commits, and their flush deadline runs from the flush, so one cycle flushing a burst of
+        # 100,000 groups would spend their deadline before the first was sent. The rest are still
+        # due and run in the next cycles, at once. First notifications of new groups go before
+        # later ticks of groups that have notified (each kind earliest first): in a backlog — the
+        # ticks that fell due while the database was away, a burst of groups — a new alert is
+        # what someone waits for, and most later ticks find nothing new to send.
         flushed = 0
-        while flushed < FLUSHES_PER_CYCLE:
-            due = self._next_group_due_ns()
-            if due is None or due > now.ns:
-                break
-            g = self.groups[heapq.heappop(self._due)[1]]
-            self._apply_flush(g, txn)
-            flushed += 1
+        for heap, has_flushed in ((self._due_first, False), (self._due, True)):
+            while flushed < FLUSHES_PER_CYCLE:
+                due = self._top(heap, has_flushed)
+                if due is None or due > now.ns:
+                    break
+                self._apply_flush(self.groups[heapq.heappop(heap)[1]], txn)
+                flushed += 1
         self._run_timers(txn)
         if now.ns - self._last_gc_ns >= ALERT_GC_INTERVAL_S * NS:
             self._gc(now, changes)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 from bot.engine.engine import FLUSHES_PER_CYCLE
+from bot.engine.ingest import to_alert
 from bot.store.base import StoreUnavailable
 from bot.store.memory import MemoryStore
-from tests.engine.harness import START, Harness, S, alert
+from tests.engine.harness import START, Harness, S, _postable, alert
 
 CONFIG = """
 route:
@@ -190,3 +191,26 @@ async def test_a_burst_of_due_groups_is_flushed_in_slices_earliest_first() -> No
     assert set(first + second[:600 - FLUSHES_PER_CYCLE]) == early, "the earliest due groups first"
     await h.settle()
     assert sorted(flushed()) == sorted(early | {f"late{i}" for i in range(600)})
+
+
+async def test_in_a_backlog_first_notifications_go_before_later_ticks() -> None:
+    # 1,200 groups that have notified all tick at once (their group_interval fell due while the
+    # engine could not run, say), and a new group is due at the same moment: its first
+    # notification comes in the first slice, not after the backlog of ticks, which find
+    # nothing new to send.
+    h = Harness(PER_ALERT)
+    await h.start()
+    await h.post(*[alert(f"old{i}", start=0, end=10_000) for i in range(1200)])
+    await h.at(11)  # group_wait 10s: all have notified; their next ticks are at 70s
+    assert len(h.deliverer.sent) == 1200
+    h.deliverer.hold = True
+    h.clock.set(START.ns + 400 * S)  # no cycle ran since: every old group's tick is long due
+    # An alert that started long ago makes its group due at once (Alertmanager's rule).
+    new = to_alert(_postable(alert("new", start=0, end=10_000)), h.clock.now(), h.config.resolve_timeout)
+    stored = h.engine.enqueue_alerts([new])
+    assert await h.engine.cycle()
+    await stored
+    first = [json.loads(r.payload)["alerts"][0]["labels"]["i"] for r in h.deliverer.held]
+    assert first == ["new"]  # before: the 500 earliest due, all old ticks, and the new group after them
+    await h.settle()
+    assert [json.loads(r.payload)["alerts"][0]["labels"]["i"] for r in h.deliverer.held] == ["new"]
