@@ -31,7 +31,7 @@ from bot.store.base import LeaseLost, Store, StoreUnavailable
 log = get_logger("alertbot.server")
 
 BOOT_RETRY_MIN_S = 0.5
-BOOT_RETRY_MAX_S = 15.0
+BOOT_RETRY_MAX_S = 5.0  # as the engine's reload: a database back from a fault is used within seconds
 STANDBY_POLL_S = 1.0  # how often a standby replica asks whether the engine lease is free
 
 
