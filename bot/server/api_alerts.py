@@ -27,7 +27,6 @@ from bot.server.runtime import Runtime
 from bot.store.base import StoreUnavailable
 
 ERROR_SEPARATOR = "\n"  # today's Alertmanager (errors.Join); 0.25 used "; "
-DUMP_ITEMS = 500  # alerts written to JSON per slice of a read
 PARSE_IN_THREAD_BYTES = 256 * 1024
 
 
@@ -138,8 +137,11 @@ async def get_alerts(request: web.Request) -> web.Response:
     route = engine.route
     async with engine.reads.turn() as slicer:  # beside the engine, in slices (bot.engine.reads)
         shown = q.alert_filter(engine, Timestamp.now())
-        out = []
-        for a in sorted(engine.alerts.values(), key=_fingerprint):
+        # Each alert is written to JSON at once: its dicts die young, and a read of 50,000
+        # alerts keeps 50,000 small strings instead of a million objects for the collector.
+        parts = []
+        # By fingerprint, as the API lists them (its hex form has a fixed width: the same order).
+        for _, a in sorted(engine.alerts.items()):
             await slicer.pause()
             receivers = [r.receiver for r in route.match(a.labels)]
             if not q.receiver_ok(receivers):
@@ -147,11 +149,7 @@ async def get_alerts(request: web.Request) -> web.Response:
             status = shown(a)
             if status is None:
                 continue
-            out.append(apijson.gettable_alert(a, *status, receivers))
-        parts = []
-        for i in range(0, len(out), DUMP_ITEMS):
-            await slicer.pause()
-            parts.append(apijson.dumps(out[i:i + DUMP_ITEMS], html=True)[1:-1])
+            parts.append(apijson.dumps(apijson.gettable_alert(a, *status, receivers), html=True))
     return _json(b"[" + b",".join(parts) + b"]\n")
 
 
@@ -191,10 +189,6 @@ async def get_alert_groups(request: web.Request) -> web.Response:
                          + apijson.dumps(apijson.label_set(labels)) + b',"receiver":'
                          + apijson.dumps({"name": receiver}) + b"}")
     return _json(b"[" + b",".join(parts) + b"]\n")
-
-
-def _fingerprint(a: Alert) -> int:
-    return a.fingerprint  # its hex form, which the API sorts by, has a fixed width: same order
 
 
 class _GroupKey:
