@@ -77,6 +77,10 @@ async def test_sqlite_read_only_for_15s(tmp_path: Path, state: str) -> None:
         world.fault = fault = Fault(f"chattr +i on the database and its WAL for {READ_ONLY_SECONDS:g}s")
         async with world.running(ready):
             await load.preload(READ_ONLY_ALERTS if large else 500, batch=1000 if large else 100)
+            # The stored state is the setting, not the test: its first notifications (in the large
+            # case 2,400 groups due within a second) are out before the probes start, so that no
+            # probe is measured behind that burst, which fell due before it.
+            await world.wait_notified([load], None, group_interval=3.0)
             async with world.running(*((load, prober) if large else (prober,))):
                 await asyncio.sleep(5)
                 fault.start()
@@ -109,6 +113,7 @@ async def test_sqlite_disk_full_then_space_freed(tmp_path: Path) -> None:
             world.fault = fault = Fault(f"the database's filesystem full for {FULL_SECONDS:g}s")
             async with world.running(ready):
                 await load.preload(5_000, batch=1000)
+                await world.wait_notified([load], None, group_interval=3.0)  # as above
                 async with world.running(load, prober):
                     await asyncio.sleep(5)
                     fault.start()
