@@ -14,12 +14,14 @@ The same engine runs the server (on the system clock, cycles driven by `run()`) 
 from __future__ import annotations
 
 import asyncio
+import gc
 import heapq
 import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import orjson
 
@@ -50,6 +52,9 @@ LATE_TICK_NS = 1_000_000_000  # a tick processed later than this re-arms from "n
 FLUSHES_PER_CYCLE = 500  # about 50 ms of flushing: a burst of due groups is committed and sent in slices
 RECOVER_MIN_S = 0.5  # after a failed commit or reload, the wait before reloading again: doubles
 RECOVER_MAX_S = 5.0  # ...up to this, so that a database back from a fault is used within seconds
+# A due group waits for the intake (Engine.attach_intake) at most this long: if the inbox cannot
+# be read (a bug, a database that reads nothing), groups are flushed without it, and it is logged.
+INTAKE_WAIT_MAX_NS = 5 * 1_000_000_000
 
 
 class Overloaded(Exception):
@@ -169,6 +174,7 @@ class _Ingest:
     alerts: list[Alert]
     future: asyncio.Future | None
     inbox_ids: list[int] | None = None  # inbox rows these alerts came from: deleted in the same commit
+    intake_ns: int = 0  # once these are applied, the intake holds nothing stored before this time
 
 
 @dataclass(slots=True)
@@ -187,11 +193,23 @@ class _Call:
     future: asyncio.Future | None
 
 
+class Intake(Protocol):
+    """Where alerts answered by other processes wait before the engine applies them (the inbox,
+    bot.server.inbox). A flush must carry every alert whose request was answered before it, as
+    Alertmanager's does (its API puts an alert in the provider before answering): so a group due
+    at T is flushed only once the intake has applied everything stored before T, and reports it
+    with Engine.intake_caught_up(T)."""
+
+    def request(self) -> None:
+        """A group is due: read the inbox now (not at the next idle poll) and report."""
+
+
 @dataclass
 class EngineStats:
     alerts_received: int = 0
     cycles: int = 0
     commit_failures: int = 0
+    flushes_without_intake: int = 0  # groups flushed after INTAKE_WAIT_MAX_NS without the intake
     notifications_planned: dict[str, int] = field(default_factory=dict)
     last_commit_seconds: float = 0.0
 
@@ -243,6 +261,10 @@ class Engine:
         self._failures = 0  # commits or reloads failed in a row (the backoff)
         self._cycle_started: float | None = None  # monotonic, while a cycle runs
         self._cycle_done: asyncio.Future[None] | None = None  # resolved when the cycle under way ends
+        self._intake: Intake | None = None
+        self._intake_ns = 0  # everything stored in the intake before this time is applied
+        self._intake_waiting_since_ns = 0  # a due group has waited for the intake since then (0: none)
+        self._intake_warned_ns = 0
 
     @property
     def ready(self) -> bool:
@@ -296,6 +318,8 @@ class Engine:
         state = await self.store.load()
         now = self.clock.now()
         changes = Changes()
+        # Inbox rows applied in memory but not committed are in the inbox again: read anew.
+        self._intake_ns = 0
         self.alerts = {}
         self.groups = {}
         for row in state.alerts:
@@ -403,14 +427,41 @@ class Engine:
                 g.flushing = old.flushing
         self._schedule_all()
 
+    # ------------------------------------------------------------------ the intake
+    def attach_intake(self, intake: Intake) -> None:
+        """From now on a due group waits for `intake` (see Intake) before it is flushed."""
+        self._intake = intake
+        self._intake_ns = 0
+
+    def intake_caught_up(self, ns: int) -> None:
+        """The intake holds nothing stored before `ns` (engine clock) that the engine has not
+        applied: a pass found it empty."""
+        if ns > self._intake_ns:
+            self._intake_ns = ns
+            self._intake_waiting_since_ns = 0
+            self._poke()
+
+    def _flush_limit_ns(self, now_ns: int) -> int:
+        """Groups due up to this time may be flushed now: those the intake has caught up with;
+        all of them once the engine has waited INTAKE_WAIT_MAX_NS for the intake to move."""
+        if self._intake is None or self._intake_ns >= now_ns:
+            return now_ns
+        since = self._intake_waiting_since_ns
+        if since and now_ns - since >= INTAKE_WAIT_MAX_NS:
+            return now_ns
+        return self._intake_ns
+
     # ------------------------------------------------------------------ the public API
-    def enqueue_alerts(self, alerts: list[Alert], inbox_ids: list[int] | None = None) -> asyncio.Future:
+    def enqueue_alerts(self, alerts: list[Alert], inbox_ids: list[int] | None = None,
+                       intake_ns: int = 0) -> asyncio.Future:
         """Queues alerts; the future resolves once they are stored (or fails: StoreUnavailable).
-        `inbox_ids` are the inbox rows they were read from, deleted by the same commit."""
+        `inbox_ids` are the inbox rows they were read from, deleted by the same commit; once
+        they are applied, the intake holds nothing stored before `intake_ns` (see Intake): the
+        same cycle may flush the groups due by then."""
         if self._queued_alerts + len(alerts) > self.max_queued_alerts:
             raise Overloaded(f"{self._queued_alerts} alerts are waiting to be stored")
         fut = asyncio.get_running_loop().create_future()
-        self._ingests.append(_Ingest(alerts, fut, inbox_ids))
+        self._ingests.append(_Ingest(alerts, fut, inbox_ids, intake_ns))
         self._queued_alerts += len(alerts)
         self._poke()
         return fut
@@ -506,8 +557,28 @@ class Engine:
     def has_work(self, now_ns: int) -> bool:
         if self._ingests or self._deliveries or self._calls:
             return True
-        nxt = self.next_due_ns()
-        return nxt is not None and nxt <= now_ns
+        timer = self._next_timer_ns()
+        if timer is not None and timer <= now_ns:
+            return True
+        limit = self._flush_limit_ns(now_ns)
+        first = self._top(self._due_first, False)
+        if first is not None and first <= now_ns:
+            return first <= limit  # a new group waits for the intake: later ticks wait with it
+        later = self._top(self._due, True)
+        return later is not None and later <= limit
+
+    def _wake_at_ns(self, now_ns: int) -> int | None:
+        """When the loop (run) must look again, having no work now. A group already due waits
+        for the intake: it is asked to read now, and its report wakes the loop (or, at the
+        latest, the group's INTAKE_WAIT_MAX_NS runs out)."""
+        group = self._next_group_due_ns()
+        if group is not None and group <= now_ns and self._intake is not None:
+            self._intake.request()
+            if not self._intake_waiting_since_ns:
+                self._intake_waiting_since_ns = now_ns
+            group = self._intake_waiting_since_ns + INTAKE_WAIT_MAX_NS
+        due = [d for d in (group, self._next_timer_ns()) if d is not None]
+        return min(due) if due else None
 
     async def cycle(self) -> bool:
         """Applies all queued work and due timers, commits, then answers. Returns whether
@@ -541,9 +612,12 @@ class Engine:
                 results.append((call.future, None, exc))
         alert_rows: dict[int, object] = {}
         for ing in ingests:
-            self._apply_ingest(ing.alerts, now, changes, alert_rows)
+            self._apply_ingest(ing.alerts, now, changes, alert_rows, received=ing.inbox_ids is not None)
             if ing.inbox_ids:
                 changes.inbox_delete.extend(ing.inbox_ids)
+            if ing.intake_ns > self._intake_ns:
+                self._intake_ns = ing.intake_ns
+                self._intake_waiting_since_ns = 0
         changes.alerts_upsert.extend(alert_rows.values())  # type: ignore[arg-type]
         for d in deliveries:
             self._apply_delivery(d, txn)
@@ -554,14 +628,28 @@ class Engine:
         # later ticks of groups that have notified (each kind earliest first): in a backlog — the
         # ticks that fell due while the database was away, a burst of groups — a new alert is
         # what someone waits for, and most later ticks find nothing new to send.
+        # A group is flushed only once the intake holds nothing stored before it fell due
+        # (Intake): a flush carries every alert answered before it.
         flushed = 0
+        limit = self._flush_limit_ns(now.ns)
         for heap, has_flushed in ((self._due_first, False), (self._due, True)):
             while flushed < FLUSHES_PER_CYCLE:
                 due = self._top(heap, has_flushed)
-                if due is None or due > now.ns:
+                if due is None or due > limit:
                     break
+                if due > self._intake_ns and self._intake is not None:
+                    self.stats.flushes_without_intake += 1
+                    if now.ns - self._intake_warned_ns >= 60 * NS:
+                        self._intake_warned_ns = now.ns
+                        log.error("flushing groups without the inbox: it was not read for %.1fs; "
+                                  "alerts answered before the flush may come in the next one",
+                                  INTAKE_WAIT_MAX_NS / NS)
                 self._apply_flush(self.groups[heapq.heappop(heap)[1]], txn)
                 flushed += 1
+            if not has_flushed:
+                first = self._top(heap, False)
+                if first is not None and first <= now.ns:
+                    break  # new groups still due (the slice is full, or they wait for the intake): they go first
         self._run_timers(txn)
         if now.ns - self._last_gc_ns >= ALERT_GC_INTERVAL_S * NS:
             self._gc(now, changes)
@@ -652,6 +740,10 @@ class Engine:
             self._fail_waiting(StoreUnavailable(f"alertbot is recovering from a database error: {reason}"))
             await asyncio.sleep(_backoff(self._failures))
             self._failures += 1
+            # The state dropped by the failed attempt (hundreds of thousands of objects, some
+            # held in cycles by the exception's frames) is collected now, while the engine is
+            # not ready, not by a collection that would stall the first cycles after it.
+            gc.collect()
             try:
                 await self.start()
                 return
@@ -664,7 +756,11 @@ class Engine:
 
     # ------------------------------------------------------------------ ingest
     def _apply_ingest(self, alerts: Iterable[Alert], now: Timestamp, changes: Changes,
-                      rows: dict[int, object]) -> None:
+                      rows: dict[int, object], received: bool = False) -> None:
+        """`received`: the alerts come from the inbox, each with its request's arrival as
+        updated_at: a group they start starts then, as Alertmanager's dispatcher starts it when
+        the request arrives (group_wait runs from the answer, not from when the engine got to
+        the row)."""
         owns = self.owns
         for incoming in alerts:
             fp = incoming.fingerprint
@@ -679,7 +775,8 @@ class Engine:
                     continue
                 g = self.groups.get(gid)
                 if g is None:
-                    g = self._new_group(route, dict(labels), stored, now)
+                    at = incoming.updated_at if received and 0 < incoming.updated_at.ns < now.ns else now
+                    g = self._new_group(route, dict(labels), stored, at)
                     self.groups[gid] = g
                     self._schedule(g)
                     changes.groups_upsert.append(g.to_row())
@@ -899,7 +996,7 @@ class Engine:
         while True:
             now_ns = self.clock.now().ns
             if not self.has_work(now_ns):
-                nxt = self.next_due_ns()
+                nxt = self._wake_at_ns(now_ns)
                 timeout = None if nxt is None else max(0.0, (nxt - now_ns) / NS)
                 gc_in = (self._last_gc_ns + ALERT_GC_INTERVAL_S * NS - now_ns) / NS
                 timeout = gc_in if timeout is None else min(timeout, gc_in)

@@ -9,6 +9,7 @@ alerts deletes the rows (Changes.inbox_delete), so a row is applied once, also a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 from bot.engine.alert import Alert
@@ -63,31 +64,53 @@ class InboxApplier:
         self.idle_max_s = IDLE_MAX_S if fronts_here else IDLE_MAX_NO_FRONTS_S
         self._wake = asyncio.Event()
         self._pass_done = asyncio.Event()
+        self._full = False  # the last pass took TAKE_ROWS rows: there may be more
+        self._barrier: tuple[int, int] | None = None  # (engine ns, highest inbox id then) under a backlog
+        engine.attach_intake(self)
 
     async def run(self) -> None:
         idle = 0.001
         while True:
+            # Cleared before the pass, not after: a request made while a pass is under way (the
+            # pass may have started before the group fell due) gets a pass of its own.
+            self._wake.clear()
             try:
                 applied = await self._apply_once()
             except StoreUnavailable as exc:
                 log.warning("inbox not read: database unavailable", error=str(exc))
                 applied = 0
-                await asyncio.sleep(1.0)
+                # Waits a second, or less when the engine (its database back) asks for a pass.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), 1.0)
+                self._wake.clear()
             self._pass_done.set()
             self._pass_done = asyncio.Event()
             if applied:
                 idle = 0.001
                 continue
-            self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), idle)
             except TimeoutError:
                 pass
             idle = min(idle * 2, self.idle_max_s)
 
+    def request(self) -> None:
+        """The engine has a group due (bot.engine.engine.Intake): a pass now."""
+        self._wake.set()
+
     async def _apply_once(self) -> int:
+        """One pass: the oldest rows, applied and committed; the engine learns up to when the
+        inbox is applied (bot.engine.engine.Intake) when it applies them, or at once when there
+        were none."""
+        start_ns = self.engine.clock.now().ns
+        if self._full and self._barrier is None:
+            bounds = await self.store.inbox_bounds()
+            self._barrier = None if bounds is None else (start_ns, bounds[1])
         rows = await self.store.inbox_take(TAKE_ROWS)
+        self._full = len(rows) >= TAKE_ROWS
         if not rows:
+            self._barrier = None
+            self.engine.intake_caught_up(start_ns)
             return 0
         config = self.engine.config
         alerts: list[Alert] = []
@@ -99,9 +122,17 @@ class InboxApplier:
             for result, n in (("accepted", len(got)), ("invalid", bad)):
                 if n:
                     counts[source, result] = counts.get((source, result), 0) + n
+        # Once these rows are applied, the inbox holds nothing older than this pass's start
+        # (it took every row there was), or, under a backlog, than the start of the pass that
+        # saw the rows up to the barrier's id.
+        intake_ns = 0
+        if not self._full:
+            intake_ns, self._barrier = start_ns, None
+        elif self._barrier is not None and rows[-1].id >= self._barrier[1]:
+            intake_ns, self._barrier = self._barrier[0], None
         while True:
             try:
-                future = self.engine.enqueue_alerts(alerts, [r.id for r in rows])
+                future = self.engine.enqueue_alerts(alerts, [r.id for r in rows], intake_ns)
                 break
             except Overloaded:
                 await asyncio.sleep(0.05)  # the engine's queue is full: fronts see the backlog and answer 503

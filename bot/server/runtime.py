@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import time
 from collections.abc import Callable
 
@@ -150,11 +151,15 @@ class Runtime:
         for hook in self.engine_hooks:
             hook(engine)
         self.engine = engine
+        # What a previous engine left (after a lost lease: its whole state, in cycles) is
+        # collected before this one is ready, not by a collection in its first cycles.
+        gc.collect()
+        # Attached before the first cycle: a group due at start waits for what fronts stored.
+        self.inbox = InboxApplier(engine, self.store, self.metrics, fronts_here=self.settings.ingest_workers > 0)
         await engine.start()
         self._loop_task = asyncio.get_running_loop().create_task(self._run_engine(engine), name="alertbot-engine")
         self._down_since = None
         self._lease_task = asyncio.get_running_loop().create_task(self._keep_lease(), name="alertbot-lease")
-        self.inbox = InboxApplier(engine, self.store, self.metrics, fronts_here=self.settings.ingest_workers > 0)
         self._inbox_task = asyncio.get_running_loop().create_task(self.inbox.run(), name="alertbot-inbox")
         self.boot_error = ""
         log.info("ready", alerts=len(engine.alerts), groups=len(engine.groups), silences=len(engine.silences.by_id),

@@ -570,6 +570,18 @@ def check(receiver: Receiver, loads: list[Load], prober: Prober, ready: ReadyMon
     f["probe_delay_max_s"] = _r(max(delays, default=None))
     f["probe_delay_median_s"] = _r(sorted(delays)[len(delays) // 2] if delays else None)
     f["probe_post_answer_max_s"] = _r(max(answer_times, default=None))
+    if recovered is not None:
+        # What the bot sent between being ready again and the last probe owed across the fault:
+        # first notifications of groups (new alerts, like the probes) and later ticks.
+        across = [receiver.first_firing.get(p.id) for p in owed
+                  if probe_deadline(p.post.sent, fault, recovered) != p.post.sent + PROBE_BOUND_S]
+        last = max((a for a in across if a is not None), default=None)
+        if last is not None:
+            before = [n for n in receiver.notifications if recovered <= n.at < last and n.path != "probe"]
+            f["probes_across_fault"] = len(across)
+            f["last_probe_across_fault_after_ready_s"] = _r(last - recovered)
+            f["sent_before_it_first_of_group"] = sum(1 for n in before if receiver.first_of_group[n.group] == n.at)
+            f["sent_before_it_later_ticks"] = sum(1 for n in before if receiver.first_of_group[n.group] != n.at)
     if not owed:
         v.problems.append("(d) no probe was answered 2xx: nothing was measured")
     if late:
