@@ -41,7 +41,7 @@ async def test_same_notifications_as_alertmanager(scenario: Scenario, tmp_path) 
 # The same comparison with the bot on a real PostgreSQL instead of SQLite (a representative
 # subset, to keep the suite's time in bounds: timers, merges, silences, inhibition, retries).
 ON_POSTGRESQL = ["grouping", "late_joiners", "continue", "repeats", "silences", "inhibition", "storm",
-                 "receiver_5xx_retry", "expiry_ends_at", "max_alerts"]
+                 "receiver_5xx_retry", "expiry_ends_at", "max_alerts", "resolve_before_tick"]
 
 
 @pytest.mark.timeout(300)
