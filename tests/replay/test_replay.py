@@ -8,10 +8,8 @@ group labels, the alerts with their status, labels and times) at the same moment
 differential suite's tolerance. Both the library (`bot.engine.replay`) and the command
 (`alertbot replay`) are checked.
 
-Replay renders its own record rather than the webhook body, so annotations and
-`truncatedAlerts` are compared in their replay form: replay lists every alert, Alertmanager's
-payload the first `max_alerts` plus a count, and takes its status from what is left: the
-replay record is cut the same way before comparing.
+Replay renders its own record rather than the webhook body: annotations are not compared; the
+alerts a webhook receives (the first `max_alerts`), their status and `truncatedAlerts` are.
 """
 
 from __future__ import annotations
@@ -74,17 +72,15 @@ def from_alertmanager(line: dict, start: datetime) -> Note:
 
 
 def from_replay(rec: dict, start: datetime, max_alerts: dict[str, int]) -> Note:
+    """A replay record as a Note: it lists what the webhook receives (the first `max_alerts`,
+    their status) and how many were left out, as Alertmanager's payload does."""
     index = rec["integration"].removeprefix("webhook[").rstrip("]")
     webhook = f"{rec['receiver']}/{index}"
     alerts = [{k: a[k] for k in ("status", "labels", "startsAt", "endsAt")} for a in rec["alerts"]]
     limit = max_alerts.get(webhook, 0)
-    total = len(alerts)
-    status = rec["status"]
-    if limit and total > limit:
-        # What the webhook does with max_alerts: cut the list, then take the status of what is left.
-        alerts = alerts[:limit]
-        status = "firing" if any(a["status"] == "firing" for a in alerts) else "resolved"
-    return Note(_seconds(rec["at"], start), webhook, rec["groupKey"], status, rec["groupLabels"], alerts, total)
+    assert not limit or len(alerts) <= limit, f"a replay record lists more than max_alerts ({limit}): {rec}"
+    return Note(_seconds(rec["at"], start), webhook, rec["groupKey"], rec["status"], rec["groupLabels"], alerts,
+                len(alerts) + rec["truncatedAlerts"])
 
 
 def compare_notes(expected: list[Note], got: list[Note], posted: set[str], tol: float = TOLERANCE) -> list[str]:
@@ -259,3 +255,56 @@ def test_a_day_through_the_command_equals_the_library(tmp_path: Path) -> None:
     cli = [json.loads(line) for line in proc.stdout.splitlines()]
     assert len(lib) > 50
     assert cli == lib
+
+
+TIES_CONFIG = """\
+route:
+  receiver: hook
+  group_by: [alertname]
+  group_wait: 1s
+  group_interval: 2s
+  repeat_interval: 1h
+receivers:
+- name: hook
+  webhook_configs:
+  - url: http://recorder.invalid/hook/0
+  - url: http://recorder.invalid/hook/1
+    max_alerts: 3
+"""
+
+
+def _line(at: float, *alerts: dict) -> str:
+    t = Timestamp.parse("2026-06-01T12:00:00Z").add(at)
+    return json.dumps({"at": t.rfc3339nano(), "alerts": list(alerts)})
+
+
+def _a(inst: str, ends: float | None = None) -> dict:
+    out: dict[str, Any] = {"labels": {"alertname": "T", "inst": inst}}
+    if ends is not None:
+        out["endsAt"] = Timestamp.parse("2026-06-01T12:00:00Z").add(ends).rfc3339nano()
+    return out
+
+
+async def test_alerts_at_a_tick_are_in_that_tick() -> None:
+    """Alerts at T before timers at T (bot.engine.replay): a file with round times puts alerts
+    on the ticks' very moments (1 s = group_wait, 3 s and 7 s = later ticks); each is in the
+    tick of its moment, not a group_interval later, and so are two lines of the same moment."""
+    lines = [_line(0, _a("a")), _line(1, _a("b")), _line(3, _a("c")), _line(3, _a("d")), _line(7, _a("a", ends=7))]
+    out = list(await replay(load_config_text(TIES_CONFIG), read_events(lines), Timestamp.parse("2026-06-01T12:00:10Z")))
+    got = [(r["at"][11:19], [(a["labels"]["inst"], a["status"][0]) for a in r["alerts"]])
+           for r in out if r["integration"] == "webhook[0]"]
+    assert got == [("12:00:01", [("a", "f"), ("b", "f")]),
+                   ("12:00:03", [("a", "f"), ("b", "f"), ("c", "f"), ("d", "f")]),
+                   ("12:00:07", [("a", "r"), ("b", "f"), ("c", "f"), ("d", "f")])], got
+
+
+async def test_a_record_is_what_the_webhook_receives() -> None:
+    """max_alerts 3 and 7 alerts: the record lists the first 3 (the webhook's order), their
+    status, and truncatedAlerts 4, as the webhook body would; the other webhook gets all 7."""
+    lines = [_line(0, *(_a(f"i{k}") for k in range(7)))]
+    out = list(await replay(load_config_text(TIES_CONFIG), read_events(lines), Timestamp.parse("2026-06-01T12:00:02Z")))
+    by = {r["integration"]: r for r in out}
+    assert set(by) == {"webhook[0]", "webhook[1]"}
+    assert [a["labels"]["inst"] for a in by["webhook[1]"]["alerts"]] == ["i0", "i1", "i2"]
+    assert by["webhook[1]"]["truncatedAlerts"] == 4 and by["webhook[1]"]["status"] == "firing"
+    assert len(by["webhook[0]"]["alerts"]) == 7 and by["webhook[0]"]["truncatedAlerts"] == 0
