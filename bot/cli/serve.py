@@ -254,6 +254,18 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+# A Unix socket's path holds at most 107 bytes (sun_path); the longest here is
+# "<base>/alertbot-XXXXXXXX/front-NN.metrics.sock".
+SOCKET_BASE_MAX = 64
+
+
+def _socket_base() -> str:
+    """Where the sockets between this process and its fronts live: the temporary directory
+    (TMPDIR) when its path is short enough for a socket, else /tmp."""
+    base = tempfile.gettempdir()
+    return base if len(os.fsencode(base)) <= SOCKET_BASE_MAX else "/tmp"
+
+
 def _safe_url(url: str) -> str:
     return re.sub(r"(://[^/:@]+):[^/@]*@", r"\1:***@", url)
 
@@ -275,7 +287,7 @@ async def _serve(settings: Settings, config: object) -> int:
         if problem is not None:
             print(f"alertbot: error: cannot listen on {settings.listen}: {problem}", file=sys.stderr)
             return 1
-        socket_dir = tempfile.mkdtemp(prefix="alertbot-")
+        socket_dir = tempfile.mkdtemp(prefix="alertbot-", dir=_socket_base())
         engine_socket = os.path.join(socket_dir, "engine.sock")
     app = create_app(settings, config=config, handle_signals=True)  # type: ignore[arg-type]
     # lingering_time: after refusing a body (413) the connection is drained for at most this

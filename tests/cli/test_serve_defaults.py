@@ -36,3 +36,24 @@ def test_auto_is_one_front_with_more_than_one_core(monkeypatch: pytest.MonkeyPat
     for bad in ("-1", "65", "two", "1.5"):
         with pytest.raises(UserError, match="expected auto or a number of processes from 0 to 64"):
             _ingest_workers(bad)
+
+
+def test_a_long_tmpdir_does_not_stop_serve(tmp_path: Path) -> None:
+    """The sockets to the fronts are made under TMPDIR only when its path leaves room for them
+    (a socket path holds 107 bytes): with a 150-byte TMPDIR, serve started its front and
+    answered, where it failed with "AF_UNIX path too long"."""
+    import urllib.request
+
+    from tests.server.conftest import BotServer
+
+    long_tmp = tmp_path / ("t" * 60) / ("m" * 60)
+    long_tmp.mkdir(parents=True)
+    assert len(str(long_tmp)) > 150
+    bot = BotServer.start("route:\n  receiver: r\nreceivers:\n- name: r\n", tmp_path / "bot", ["--ingest-workers", "1"],
+                          {"TMPDIR": str(long_tmp)})
+    try:
+        with urllib.request.urlopen(f"{bot.url}/-/ready", timeout=10) as resp:  # noqa: S310 (loopback)
+            assert resp.status == 200
+        assert '"ingest_workers":1' in bot.log_text()
+    finally:
+        bot.stop()
