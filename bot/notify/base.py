@@ -42,10 +42,16 @@ class Outcome:
     error: str = ""
     retry_after: float | None = None  # seconds, when the peer said so (Retry-After)
     effects: dict = field(default_factory=dict)  # what the owning extension should record (e.g. a message ts)
+    sent: bool = True  # False: done without sending anything (a dry run that only logs it)
 
     @classmethod
     def success(cls, **effects: object) -> Outcome:
         return cls(True, effects=dict(effects))
+
+    @classmethod
+    def logged_only(cls) -> Outcome:
+        """Done, but nothing was sent: the integration only logged what it would have sent."""
+        return cls(True, sent=False)
 
     @classmethod
     def retry(cls, error: str, retry_after: float | None = None) -> Outcome:

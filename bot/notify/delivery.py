@@ -24,10 +24,12 @@ import time
 from collections.abc import Callable, Sequence
 
 from bot.engine.engine import IntegrationRegistry
+from bot.logging import get_logger
 from bot.notify.base import DEFAULT_RETRY, Outcome, RetryPolicy
 from bot.store.rows import OutboxRow
 
 log = logging.getLogger("alertbot.delivery")
+sent_log = get_logger("alertbot.delivery")
 
 # row id, delivered, attempts, last error, effects -> awaitable that resolves once recorded
 Finished = Callable[..., "asyncio.Future | None"]
@@ -129,6 +131,11 @@ class DeliveryWorker:
                 outcome = await _bounded(integ.deliver(row.payload), row.deadline_ns)
             if self._observer is not None:
                 self._observer(row, outcome, time.monotonic() - started)
+            if outcome.ok and outcome.sent:
+                # Every notification sent is a line (issue 17): who got what, and how hard it was.
+                sent_log.info("notification sent", receiver=row.receiver,
+                              integration=f"{row.integration}[{row.integration_index}]", group=row.group_id,
+                              attempts=attempts, seconds=round(time.monotonic() - started, 3))
             if outcome.ok:
                 return True, attempts, "", outcome.effects
             error = outcome.error

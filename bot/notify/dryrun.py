@@ -33,4 +33,4 @@ class DryRunIntegration:
         log.warning("not sent (%s): would have notified %s [receiver %s]: %s %s, %d firing, %d resolved (%s)",
                     self.why, self.target, self.receiver, p["status"].upper(), ",".join(p["alertnames"]),
                     p["firing"], p["resolved"], p["reason"])
-        return Outcome.success()
+        return Outcome.logged_only()

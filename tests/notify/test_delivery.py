@@ -5,6 +5,7 @@ flush deadline passes while they wait end without an attempt."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 
 import pytest
@@ -131,3 +132,28 @@ async def test_a_destination_with_its_slots_full_does_not_hold_back_another(http
         rcv.release.set()  # the slow receiver answers: every queued row goes out
         await done.wait_for(3 * FLUSH_SLOTS + 20, timeout=20)
     assert all(ok and attempts == 1 for ok, attempts, _ in done.results.values())
+
+
+async def test_each_notification_sent_is_logged_and_a_dry_run_is_not_called_sent(http) -> None:  # type: ignore[no-untyped-def]
+    """A line at info per notification sent (receiver, integration, group, attempts); a dry-run
+    integration, which only logs what it would send, is not reported as sent."""
+    from structlog.testing import capture_logs
+
+    from bot.engine.engine import IntegrationRegistry
+    from bot.notify.dryrun import DryRunIntegration
+
+    async with Receiver() as rcv:
+        registry = build_integrations(load_config_text(config(1, rcv.port)), http)
+        dry = IntegrationRegistry({"slow": [DryRunIntegration("webhook", "slow", 0, True, "http://x", "a test")]})
+        done = Finished()
+        with capture_logs() as logs:
+            DeliveryWorker(lambda: registry, done).submit([row(1, "fast", time.time_ns() + 10**10)])
+            DeliveryWorker(lambda: dry, done).submit([dataclasses.replace(row(2, "slow", 0), payload=DRY_PAYLOAD)])
+            await done.wait_for(2, timeout=10)
+    assert done.results[1][0] and done.results[2][0]
+    sent = [e for e in logs if e["event"] == "notification sent"]
+    assert sent == [{"event": "notification sent", "log_level": "info", "receiver": "fast",
+                     "integration": "webhook[0]", "group": "g1", "attempts": 1, "seconds": sent[0]["seconds"]}]
+
+
+DRY_PAYLOAD = ('{"status": "firing", "alertnames": ["A"], "firing": 1, "resolved": 0, "reason": "new"}')
