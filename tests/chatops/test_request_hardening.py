@@ -20,6 +20,9 @@ from tests.chatops.slackapp import ALICE, slack_sign
 from tests.fixtures.prometheus import Prometheus
 from tests.server.conftest import BotServer, both_shapes, no_traceback_in
 
+# One worker runs the module: its bots (a module fixture) start once, not once per worker.
+pytestmark = pytest.mark.xdist_group("request_hardening")
+
 FORM = "application/x-www-form-urlencoded"
 # ------------------------------------------------------------------ the window, on a controlled clock
 

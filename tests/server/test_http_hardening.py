@@ -23,6 +23,9 @@ from bot.engine.timestamp import Timestamp
 from bot.server.openapi import postable_alerts, validated_postable_alerts
 from tests.server.conftest import BotServer, both_shapes, no_traceback_in
 
+# One worker runs the module: its bots (a module fixture) start once, not once per worker.
+pytestmark = pytest.mark.xdist_group("http_hardening")
+
 JSON = {"Content-Type": "application/json"}
 SLACK_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 PD_SECRET = "pd-secret-1"
