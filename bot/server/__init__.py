@@ -21,7 +21,8 @@ tests send, except where the bot deliberately follows today's Alertmanager or do
 - While the database is not open or the engine is overloaded: 503 with `Retry-After`
   (Alertmanager and Prometheus retry 5xx); `/-/ready` is 503 until the state is loaded
   (Alertmanager's is always 200).
-- `versionInfo` names alertbot's version (amtool warns that it differs from its own);
+- `versionInfo.version` is the Alertmanager version whose API this is (0.25.0, so amtool 0.25
+  prints no version warning); alertbot's own version is in `branch`/`revision`;
   `config.original` is the running file itself with secrets masked (Alertmanager re-marshals
   its parsed config); webhook URLs there keep scheme and host, as 0.25 parses them as URLs.
 
