@@ -19,12 +19,25 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     for module in (check_config, routes, replay, template, serve, runbooks):
         module.register(sub)
+    _own_usage(sub)
     return parser
+
+
+def _own_usage(sub: argparse._SubParsersAction) -> None:
+    """Each command (and sub-command) knows its parser: an argument it does not know is
+    reported with its usage, not the top-level one."""
+    for p in sub.choices.values():
+        p.set_defaults(_parser=p)
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _own_usage(action)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        getattr(args, "_parser", parser).error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return int(args.func(args) or 0)
     except UserError as exc:

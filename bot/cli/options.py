@@ -26,9 +26,10 @@ def get_matchers_mode(args: argparse.Namespace) -> MatchersMode:
     return getattr(args, "matchers_mode", None) or os.environ.get("ALERTBOT_MATCHERS_MODE") or DEFAULT_MODE  # type: ignore[return-value]
 
 
-def add_config(p: argparse.ArgumentParser) -> None:
+def add_config(p: argparse.ArgumentParser, default: str | None = None) -> None:
+    where = f"; default: {default} in the working directory" if default else ""
     p.add_argument("--config", "--config.file", dest="config", metavar="FILE", default=argparse.SUPPRESS,
-                   help="the routes.yaml to use (env ALERTBOT_CONFIG)")
+                   help=f"the routes.yaml to use (env ALERTBOT_CONFIG{where})")
 
 
 def get_config(args: argparse.Namespace, default: str | None = None) -> str | None:

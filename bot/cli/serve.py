@@ -52,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         description="Run alertbot: it accepts what Prometheus sends to Alertmanager (POST /api/v2/alerts) "
                     "and what Alertmanager sends to a webhook (POST /webhook), and notifies the configured "
                     "receivers. Every option can be set through the environment variable shown.")
-    add_config(p)
+    add_config(p, DEFAULT_CONFIG)
     p.add_argument("--listen", "--web.listen-address", dest="listen", metavar="HOST:PORT", default=None,
                    help=f"address to listen on (env ALERTBOT_LISTEN; default {DEFAULT_LISTEN})")
     p.add_argument("--database", metavar="URL", default=None,

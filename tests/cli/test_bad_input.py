@@ -108,3 +108,20 @@ def test_bad_label_argument(tmp_path: Path) -> None:
 def test_unknown_command_and_flags() -> None:
     proc = run("nonsense")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "invalid choice" in proc.stderr
+
+
+def test_an_unknown_flag_gets_the_commands_own_usage() -> None:
+    """`serve --bogus` printed the top-level usage (`alertbot [-h] [--version] COMMAND`), which
+    says nothing about serve's flags; each command and sub-command now answers with its own."""
+    for args, usage in ((["serve", "--bogus"], "usage: alertbot serve "),
+                        (["routes", "show", "--bogus"], "usage: alertbot routes show ")):
+        proc = run(*args)
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.startswith(usage), proc.stderr
+        assert "error: unrecognized arguments: --bogus" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_serve_help_names_the_default_config() -> None:
+    proc = run("serve", "--help")
+    assert proc.returncode == 0
+    assert "default: routes.yaml in the working directory" in " ".join(proc.stdout.split()), proc.stdout
