@@ -145,6 +145,9 @@ def configure(instance: str = "", level: str = "info", stream: TextIO | None = N
     # Libraries that would log request bodies or signatures at INFO stay at WARNING.
     for name in ("slack_bolt", "slack_sdk", "sqlalchemy.engine", "aiosqlite", "asyncio", "alembic.runtime.plugins"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # Alembic's own lines (its dialect, each step) are noise at start-up: the store logs one
+    # line when it changed the schema (bot.store.sql).
+    logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
 
 
 def set_process(name: str) -> None:

@@ -214,7 +214,8 @@ class Chatops:
         finally:
             bolt_log.removeFilter(quiet)
         self.listeners.register(self.bolt)
-        if not (s.signing_secret or s.app_token or s.bot_token):
+        configured = bool(s.signing_secret or s.app_token or s.bot_token)
+        if not configured:
             log.info("chatops off: no Slack app is configured (SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET, or "
                      "SLACK_APP_TOKEN for Socket Mode); POST /slack/events refuses every request")
         else:
@@ -231,8 +232,9 @@ class Chatops:
         if s.app_token:
             self._socket_task = asyncio.get_running_loop().create_task(self._socket_mode(),
                                                                         name="alertbot-socket-mode")
-        log.info("chatops ready", command=s.chatops.command, route=ROUTE, socket_mode=bool(s.app_token),
-                 settings_file=s.path or "none (defaults)", access_rules=len(s.access.rules))
+        if configured:
+            log.info("chatops ready", command=s.chatops.command, route=ROUTE, socket_mode=bool(s.app_token),
+                     settings_file=s.path or "none (defaults)", access_rules=len(s.access.rules))
 
     async def _attach_when_ready(self) -> None:
         while self.runtime.engine is None:

@@ -309,12 +309,10 @@ class Runtime:
 
 def _load_runbooks(config: Config):  # type: ignore[no-untyped-def]
     """The runbook catalog (ALERTBOT_RUNBOOKS or ./runbooks); a broken file is logged with its
-    reason and the rest of the catalog still works."""
+    reason and the rest of the catalog still works (the catalog logs what it loaded)."""
     from bot.runbooks import Catalog
 
-    catalog = Catalog.load(templates=config.templates, matchers_mode=config.matchers_mode)
-    log.info("runbooks loaded", runbooks=len(catalog.runbooks), problems=len(catalog.problems))
-    return catalog
+    return Catalog.load(templates=config.templates, matchers_mode=config.matchers_mode)
 
 
 def _open_store(settings: Settings) -> Store:

@@ -775,10 +775,17 @@ def _upgrade_to_head(connection: Any) -> None:
     from alembic import command
     from alembic.config import Config
 
+    from alembic.runtime.migration import MigrationContext
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
     cfg.attributes["connection"] = connection
+    before = MigrationContext.configure(connection).get_current_revision()
     command.upgrade(cfg, "head")
+    after = MigrationContext.configure(connection).get_current_revision()
+    if after != before:
+        logging.getLogger("alertbot.store").info("database schema %s: revision %s",
+                                                 "created" if before is None else f"upgraded from {before}", after)
 
 
 def _reason(exc: BaseException, password: str | None) -> str:

@@ -116,6 +116,15 @@ def test_defaults_with_the_shipped_routes(tmp_path: Path) -> None:
                for w in where), where
     assert any(w.startswith("receiver 'default': slack[0] → Slack channel #mlops-alerts: NOT SENT, only logged")
                for w in where), where
+    # Each thing is said once, and nothing contradicts it (issue 17): every receiver one line, the
+    # runbooks one line, chatops off without a "chatops ready" after it, the new schema one line
+    # instead of Alembic's seven.
+    assert len(where) == len(set(where)) == 4, where
+    said = [r["message"] for r in records]
+    assert said.count("runbooks_loaded") == 1 and "runbooks loaded" not in said, said
+    assert any(m.startswith("chatops off") for m in said) and "chatops ready" not in said, said
+    assert not [r for r in records if str(r.get("logger", "")).startswith("alembic")], said
+    assert sum(1 for m in said if m.startswith("database schema created: revision ")) == 1, said
 
 
 def test_environment_variables(tmp_path: Path) -> None:
