@@ -117,7 +117,7 @@ class QueryOps:
                           channel_id: str = "") -> tuple[Reply, list[str]]:
         """Runs the group's runbook queries (or query `only`); returns the answer and whether
         it went to the thread (the reply then only says so)."""
-        from bot.prometheus import QueryError, alert_window, render_graph
+        from bot.prometheus import QueryError, Table, alert_window, render_graph
 
         await self.access.check(user, "query")
         v = self.runbook_view(g)
@@ -142,6 +142,10 @@ class QueryOps:
                 table_ = await client.query(q.expr, at=window.at)
                 lines.append(f"*{name}* {code(q.expr, 300)}")
                 lines.extend(table_lines(table_))
+                if isinstance(table_, Table) and not table_.rows and q.missing:
+                    lines.append("_the alert has no " + ", ".join(f"`{esc(n)}`" for n in q.missing)
+                                 + " label: the query selects series without it (runbook queries select by "
+                                 "the alert's labels; docs/runbooks.md)_")
                 if len(graphs) < MAX_GRAPHS:
                     matrix = await client.query_range(q.expr, window.start, window.end, window.step())
                     if matrix.series:

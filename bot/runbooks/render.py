@@ -9,6 +9,7 @@ without the label, as PromQL does).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -29,6 +30,17 @@ class QueryView:
     """Ready to run: rendered with the alert's labels (the raw template if rendering failed)."""
     datasource: str | None
     error: str | None = None
+    missing: tuple[str, ...] = ()
+    """Labels the query uses (`.Labels.x`, `$labels.x`) that the alert lacks: they rendered
+    empty, so the query selects series without them (a "no data" answer says so)."""
+
+
+def used_labels(expr: str) -> list[str]:
+    """The alert labels a query template reads, in order of first use."""
+    return list(dict.fromkeys(_USED.findall(expr)))
+
+
+_USED = re.compile(r"(?:\.Labels|\$labels)\.([A-Za-z_][A-Za-z0-9_]*)")
 
 
 @dataclass(frozen=True)
@@ -72,7 +84,9 @@ def view(catalog: Catalog, resolution: Resolution, labels: Mapping[str, str],
     for i, q in enumerate(rb.queries):
         text = ("{{ $labels := .Labels }}" + q.expr) if "$labels" in q.expr else q.expr
         try:
-            queries.append(QueryView(i, q.name, catalog.templates.render(text, alert).strip(), q.datasource))
+            missing = tuple(n for n in used_labels(q.expr) if n not in labels)
+            queries.append(QueryView(i, q.name, catalog.templates.render(text, alert).strip(), q.datasource,
+                                     missing=missing))
         except TemplateError as exc:
             queries.append(QueryView(i, q.name, q.expr, q.datasource, error=str(exc)))
     impact = rb.section("impact")

@@ -144,6 +144,19 @@ async def test_investigate_runs_the_runbook_queries_into_the_thread(qw: World) -
     assert [b for a_, b, g, _ in qw.audit(p.group_id)].count("query") == 2
 
 
+async def test_a_query_that_finds_nothing_names_the_labels_the_alert_lacked(qw: World) -> None:
+    """The runbook's first query selects `queue="{{ .Labels.queue }}"`; an alert without a
+    `queue` label renders `queue=""`, which selects series without one: no data, and the answer
+    says why instead of only "no data"."""
+    await qw.post_alerts(alert("QueueBacklog"))
+    p = await qw.parent("QueueBacklog")
+    r = await qw.client.command(f"investigate {p.short}", ALICE)
+    assert r.status == 200
+    line = await qw.wait_thread(p, "Investigation")
+    assert "_no data_" in line and "the alert has no `queue` label" in line, line
+    assert line.count("the alert has no") == 1, line  # the other query uses no label, and has data
+
+
 async def test_query_into_a_groups_thread(qw: World) -> None:
     await qw.post_alerts(alert("QueueBacklog", queue="train"))
     p = await qw.parent("QueueBacklog")
