@@ -32,8 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_config(render)
     render.add_argument("--template", "--template.text", dest="template", required=True, metavar="TEXT",
                         help="the template text, e.g. '{{ template \"slack.default.title\" . }}'")
-    render.add_argument("--data", "--template.data", dest="data", required=True, metavar="FILE",
-                        help="a webhook payload (JSON) as Alertmanager sends it; - reads standard input")
+    render.add_argument("--data", "--template.data", dest="data", metavar="FILE",
+                        help="a webhook payload (JSON) as Alertmanager sends it; - reads standard input; "
+                             "without it, amtool's example data (two alerts)")
     render.add_argument("--no-check", dest="check", action="store_false",
                         help="skip the static checks and only report what fails while rendering")
     render.set_defaults(func=run_render)
@@ -43,7 +44,7 @@ def run_render(args: argparse.Namespace) -> int:
     from bot.templates import TemplateError
 
     templates = _load_templates(get_config(args))
-    data = _read_payload(args.data)
+    data = _read_payload(args.data) if args.data else _example_data()
     try:
         if args.check:
             templates.check(args.template)
@@ -73,6 +74,31 @@ def _load_templates(config_path: str | None):
         raise UserError(f"{config_path}: templates: {exc}") from None
     except OSError as exc:
         raise UserError(f"{config_path}: templates: {exc.filename}: {exc.strerror}") from None
+
+
+def _example_data() -> Any:
+    """amtool's data when no --template.data is given (`cli/template_render.go`, defaultData):
+    two alerts, started 5 and 10 minutes ago, ending now."""
+    from bot.engine.timestamp import Timestamp
+    from bot.templates import TemplateData
+
+    now = Timestamp.now()
+    common_labels = {"commonlabelkey1": "commonlabelvalue1", "commonlabelkey2": "commonlabelvalue2"}
+    common_notes = {"commonannotationkey1": "commonannotationvalue1", "commonannotationkey2": "commonannotationvalue2"}
+
+    def alert(labels: dict, notes: dict, minutes: int, fp: str) -> dict:
+        return {"status": "alertstatus", "labels": {**labels, **common_labels}, "annotations": {**notes, **common_notes},
+                "startsAt": now.add(-60 * minutes).rfc3339nano(), "endsAt": now.rfc3339nano(),
+                "generatorURL": "https://generatorurl.com", "fingerprint": fp}
+
+    return TemplateData.from_webhook({
+        "receiver": "receiver", "status": "alertstatus",
+        "alerts": [alert({"label1": "value1", "label2": "value2", "instance": "foo.bar:1234"},
+                         {"annotation1": "value1", "annotation2": "value2"}, 5, "fingerprint1"),
+                   alert({"foo": "bar", "baz": "qux"}, {"aaa": "bbb", "ccc": "ddd"}, 10, "fingerprint2")],
+        "groupLabels": {"grouplabelkey1": "grouplabelvalue1", "grouplabelkey2": "grouplabelvalue2"},
+        "commonLabels": common_labels, "commonAnnotations": common_notes, "externalURL": "https://example.com",
+    })
 
 
 def _read_payload(path: str) -> Any:

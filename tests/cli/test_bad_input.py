@@ -125,3 +125,21 @@ def test_serve_help_names_the_default_config() -> None:
     proc = run("serve", "--help")
     assert proc.returncode == 0
     assert "default: routes.yaml in the working directory" in " ".join(proc.stdout.split()), proc.stdout
+
+
+def test_template_render_without_data_uses_amtools_example(tmp_path: Path) -> None:
+    """`--data` is optional, as amtool's `--template.data` is: without it both render amtool's
+    example data (two alerts); everything but the times (each a separate "now" in amtool) is
+    compared."""
+    from tests.peers import peer
+
+    text = ('{{ .Receiver }} {{ .Status }} {{ .ExternalURL }} {{ .GroupLabels.SortedPairs }} '
+            '{{ .CommonLabels.SortedPairs }} {{ .CommonAnnotations.SortedPairs }} {{ range .Alerts }}'
+            '[{{ .Status }} {{ .Labels.SortedPairs }} {{ .Annotations.SortedPairs }} {{ .GeneratorURL }} '
+            '{{ .Fingerprint }}]{{ end }}')
+    ours = run("template", "render", "--template", text)
+    theirs = subprocess.run([peer("amtool"), "template", "render", "--template.glob=/dev/null",
+                             f"--template.text={text}"], capture_output=True, text=True, timeout=30)
+    assert ours.returncode == 0 and theirs.returncode == 0, (ours.stderr, theirs.stderr)
+    assert "fingerprint2" in ours.stdout and "foo.bar:1234" in ours.stdout
+    assert ours.stdout == theirs.stdout
