@@ -24,12 +24,12 @@ _CODE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__f
 
 
 def port_is_free(host: str, port: int) -> str | None:
-    """None if fronts can listen on host:port, else why not. SO_REUSEPORT as the fronts set it:
-    a port held by another program is refused, one held by our own fronts is not."""
+    """None if nothing listens on host:port yet, else why not. Asked before this server's own
+    fronts start, so without SO_REUSEPORT: another alertbot's fronts set it too, and a check
+    that set it would share their port (a second server on it took part of the alerts)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         try:
             s.bind((host, port))
         except OSError as exc:

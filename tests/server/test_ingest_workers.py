@@ -154,12 +154,17 @@ async def test_kill9_of_the_engine_loses_no_accepted_alert(bot_factory, recorder
             assert sorted(a["labels"]["instance"] for a in await r.json()) == ["a", "b", "c"]
 
 
-async def test_front_port_taken_is_a_clear_error(bot_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("reuseport", [False, True], ids=["another program", "another alertbot's front"])
+async def test_front_port_taken_is_a_clear_error(bot_factory, tmp_path, reuseport: bool) -> None:  # type: ignore[no-untyped-def]
+    """Also when the port is held by a socket with SO_REUSEPORT, as another alertbot's fronts
+    hold theirs: the second server started and shared the port (10 alerts split 2/8)."""
     import socket
     import sys
 
     from tests.server.conftest import ROOT
     holder = socket.socket()
+    if reuseport:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     holder.bind(("127.0.0.1", 0))
     holder.listen()
     port = holder.getsockname()[1]
