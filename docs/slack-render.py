@@ -70,8 +70,9 @@ def example_messages() -> dict[str, dict]:
                      {"alertname": "MetricIngestionBackpressure", "service": "tracking-server"}, alerts, NOW,
                      "first notification", "https://alertmanager.mlops.example", "{}", {"group_id": GROUP_ID})
     service = SlackService(SlackSettings(), None, runbooks_dir=str(ROOT / "runbooks"))
+    # The silence links open the upstream Alertmanager's form (ALERTMANAGER_URL).
     view = build_view(n, cfg.model.receivers[0].slack_configs[0], cfg.templates, group_id=GROUP_ID,
-                      runbook=service.runbook_info(alerts))
+                      runbook=service.runbook_info(alerts), silence_base="https://alertmanager.mlops.example")
     at = NOW.ns + 4 * 60 * 10**9
     states = {
         "firing": build_message(view, GroupStatus(), now_ns=NOW.ns),

@@ -34,10 +34,12 @@ def notification(alerts: list[Alert], group_labels: dict[str, str] | None = None
                         external_url, "{}", {"group_id": "{}|00000000000000aa"})
 
 
-def view_of(alerts: list[Alert], config: str = PLAIN, runbook: RunbookInfo | None = None, **kw: Any) -> GroupView:
+def view_of(alerts: list[Alert], config: str = PLAIN, runbook: RunbookInfo | None = None, silence_base: str = "",
+            **kw: Any) -> GroupView:
     cfg = load_config_text(config)
     sc = cfg.model.receivers[0].slack_configs[0]
-    return build_view(notification(alerts, **kw), sc, cfg.templates, group_id="{}|00000000000000aa", runbook=runbook)
+    return build_view(notification(alerts, **kw), sc, cfg.templates, group_id="{}|00000000000000aa", runbook=runbook,
+                      silence_base=silence_base)
 
 
 def texts(obj: Any) -> list[str]:

@@ -211,3 +211,20 @@ def test_minimal_message_is_always_valid() -> None:
     alerts = [make_alert({"alertname": "X" * 500, "instance": h}) for h in HOSTILE]
     m = minimal_message(view_of(alerts))
     assert all_problems(m) == [] and len(m["blocks"]) == 2
+
+
+def test_silence_links_open_the_upstream_alertmanager_or_are_left_out() -> None:
+    """The links pointed at `<bot>/#/silences/new`, a page alertbot does not have (a 404). With
+    an upstream Alertmanager (ALERTMANAGER_URL) they open its silence form; without one there is
+    no link (the Silence button silences from Slack)."""
+    from bot.notify.slack.settings import SlackSettings
+
+    alerts = [make_alert({"alertname": "X", "instance": "a"})]
+    bot_url = "http://alertbot.example:9093"
+    without = texts(build_message(view_of(alerts, external_url=bot_url), None, now_ns=NOW.ns))
+    assert not [t for t in without if "silences/new" in t], without
+    upstream = SlackSettings.from_env({"ALERTMANAGER_URL": "https://am.example/"}).silence_base
+    assert upstream == "https://am.example"
+    with_am = texts(build_message(view_of(alerts, external_url=bot_url, silence_base=upstream), None, now_ns=NOW.ns))
+    links = [t for t in with_am if "silences/new" in t]
+    assert links and all("<https://am.example/#/silences/new?filter=" in t and bot_url not in t for t in links), links

@@ -217,7 +217,7 @@ class SlackNotifier(Extension):
         entry = self.kv(MSG, key) or {}
         prev = self.view_for(key)
         view = build_view(n, integ.cfg, self.engine.config.templates, group_id=gid,
-                          runbook=self.service.runbook_info(n.alerts))
+                          runbook=self.service.runbook_info(n.alerts), silence_base=self.service.settings.silence_base)
         channel = entry.get("channel") or self.channels.get(key) or integ.channel_for(n)
         status = self.group_status(gid, inc)
         story = story_lines(prev, view)

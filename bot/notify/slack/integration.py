@@ -94,7 +94,7 @@ class IncomingWebhookIntegration:
     def render(self, n: Notification) -> str:
         gid = str(n.extra.get("group_id") or "")
         view = build_view(n, self.cfg, self.service.templates(), group_id=gid,
-                          runbook=self.service.runbook_info(n.alerts))
+                          runbook=self.service.runbook_info(n.alerts), silence_base=self.service.settings.silence_base)
         message = build_message(view, None, now_ns=n.now.ns, max_alerts=self.service.settings.max_alerts,
                                 interactive=False)
         if check_limits(message):

@@ -283,7 +283,7 @@ def _alert_block(a: AlertView, view: GroupView) -> dict[str, Any]:
     links = []
     if a.generator_url:
         links.append(link(a.generator_url, "source"))
-    if a.status == "firing" and view.external_url:
+    if a.status == "firing" and view.silence_base:
         links.append(link(_alert_silence(view, a), "silence"))
     links = [x for x in links if x]
     meta = f"since {date(a.starts_ns)}" if a.starts_ns else ""
@@ -300,7 +300,7 @@ def _alert_silence(view: GroupView, a: AlertView) -> str:
 
     labels = dict(view.common_labels)
     labels.update(a.labels)
-    return silence_url(view.external_url, labels)
+    return silence_url(view.silence_base, labels)
 
 
 def _custom_text(text: str, add: Any) -> None:

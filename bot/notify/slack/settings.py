@@ -45,6 +45,10 @@ class SlackSettings:
     max_alerts: int = 10
     broadcast: frozenset[str] = field(default_factory=frozenset)
     default_channel: str = "#alerts"
+    # Where a message's "silence" links point: the upstream Alertmanager's silence form
+    # (ALERTMANAGER_URL). alertbot has no web UI of its own yet, so without one there is no
+    # link; the message's Silence button silences from Slack.
+    silence_base: str = ""
     proxy: str | None = None
     timeout_s: float = 30.0
     retention_s: float = 7 * 24 * 3600.0
@@ -67,6 +71,9 @@ class SlackSettings:
             s.token, s.token_source = _token(env, settings)
         except SlackSettingsError as exc:
             refuse(f"{exc}; Slack messages are only logged")
+        upstream = env.get("ALERTMANAGER_URL", "").strip().rstrip("/")
+        if upstream.startswith(("http://", "https://")):
+            s.silence_base = upstream  # (a bad value is reported by chatops, which mirrors silences there)
         api_url = (env.get("SLACK_API_URL") or DEFAULT_API_URL).strip()
         if api_url.startswith(("http://", "https://")):
             s.api_url = api_url if api_url.endswith("/") else api_url + "/"

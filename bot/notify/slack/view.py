@@ -113,6 +113,7 @@ class GroupView:
     silence_url: str
     runbook: RunbookInfo | None = None
     custom: CustomParts = field(default_factory=CustomParts)
+    silence_base: str = ""  # the upstream Alertmanager whose silence form the links open ("": none)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -174,12 +175,13 @@ def mrkdwn_template_data(n: Notification) -> TemplateData:
     return template_data(n).escaped(alert_text)
 
 
-def silence_url(external_url: str, labels: Mapping[str, str]) -> str:
-    """Alertmanager's UI silence form, pre-filled with these labels (as its default template links)."""
-    if not external_url:
+def silence_url(base: str, labels: Mapping[str, str]) -> str:
+    """An Alertmanager UI's silence form at `base`, pre-filled with these labels (as its default
+    template links); "" without one."""
+    if not base:
         return ""
     matchers = ",".join(f'{k}="{_matcher_value(v)}"' for k, v in sorted(labels.items()))
-    return f"{external_url}/#/silences/new?filter={quote('{' + matchers + '}', safe='')}"
+    return f"{base}/#/silences/new?filter={quote('{' + matchers + '}', safe='')}"
 
 
 def _matcher_value(v: str) -> str:
@@ -193,7 +195,9 @@ def customised(cfg: SlackConfig) -> set[str]:
 
 
 def build_view(n: Notification, cfg: SlackConfig, templates: Templates, *, group_id: str,
-               runbook: RunbookInfo | None = None) -> GroupView:
+               runbook: RunbookInfo | None = None, silence_base: str = "") -> GroupView:
+    """`silence_base`: the upstream Alertmanager whose silence form the links open (the bot's
+    own URL has no such page)."""
     firing_alerts = [a for a in n.alerts if not a.resolved_at(n.now)]
     resolved_alerts = [a for a in n.alerts if a.resolved_at(n.now)]
     common = common_labels(n.alerts)
@@ -208,7 +212,8 @@ def build_view(n: Notification, cfg: SlackConfig, templates: Templates, *, group
         fps_firing=sorted(f"{a.fingerprint:016x}" for a in firing_alerts)[:KEEP_FINGERPRINTS],
         fps_resolved=sorted(f"{a.fingerprint:016x}" for a in resolved_alerts)[:KEEP_FINGERPRINTS],
         started_ns=started, at_ns=n.now.ns, external_url=n.external_url,
-        silence_url=silence_url(n.external_url, common or n.group_labels), runbook=runbook)
+        silence_url=silence_url(silence_base, common or n.group_labels), runbook=runbook,
+        silence_base=silence_base)
     view.custom = _custom(n, cfg, templates)
     return view
 
