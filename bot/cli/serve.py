@@ -61,6 +61,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--external-url", "--web.external-url", dest="external_url", metavar="URL", default=None,
                    help="URL the bot is reached at, used in notifications (env ALERTBOT_EXTERNAL_URL; "
                         "default http://<listen>)")
+    p.add_argument("--route-prefix", "--web.route-prefix", dest="route_prefix", metavar="PATH", default=None,
+                   help="serve every route under this path, as Alertmanager does (env ALERTBOT_ROUTE_PREFIX; "
+                        "default: the path of --external-url)")
     add_matchers_mode(p)
     p.add_argument("--max-body-size", metavar="SIZE", default=None,
                    help="largest request body accepted, e.g. 64MiB (env ALERTBOT_MAX_BODY_SIZE; default 64MiB); "
@@ -148,6 +151,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         listen=listen,
         database_url=args.database or _env("ALERTBOT_DATABASE") or DEFAULT_DATABASE,
         external_url=args.external_url or _env("ALERTBOT_EXTERNAL_URL") or "",
+        route_prefix=args.route_prefix or _env("ALERTBOT_ROUTE_PREFIX") or "",
         matchers_mode=get_matchers_mode(args),
         max_body_bytes=parse_size(size) if size else DEFAULT_MAX_BODY_BYTES,
         webhook_auth=_webhook_auth(args),
@@ -292,7 +296,10 @@ async def _serve(settings: Settings, config: object) -> int:
     app = create_app(settings, config=config, handle_signals=True)  # type: ignore[arg-type]
     # lingering_time: after refusing a body (413) the connection is drained for at most this
     # long, so that the client reads the answer instead of a reset, then closed.
+    # The route prefix is taken off where the public port is served: here in one process; by
+    # the fronts otherwise (they pass requests on to this process without it).
     runner = app_runner(app, settings.read_header_timeout, settings.read_body_timeout, access_log=None,
+                        route_prefix="" if settings.ingest_workers else settings.resolved_route_prefix(),
                         handle_signals=False, shutdown_timeout=10, lingering_time=2.0)
     await runner.setup()
     if settings.ingest_workers:
@@ -337,6 +344,7 @@ async def _serve_front(settings: Settings, config: object, engine_socket: str) -
     botlog.set_process(f"front-{os.getpid()}")
     app, metrics_app = create_front_app(settings, config, engine_socket)  # type: ignore[arg-type]
     runner = app_runner(app, settings.read_header_timeout, settings.read_body_timeout, access_log=None,
+                        route_prefix=settings.resolved_route_prefix(),
                         handle_signals=False, shutdown_timeout=10, lingering_time=2.0)
     metrics_runner = web.AppRunner(metrics_app, access_log=None, handle_signals=False)
     await runner.setup()

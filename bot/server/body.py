@@ -178,14 +178,41 @@ class _Server(web.Server):
         return Connection(self, loop=self._loop, **self._kwargs)
 
 
+# A request outside the route prefix is routed here instead (no route has it: a 404 that names
+# the prefix, see middleware.not_found).
+OUTSIDE_PREFIX = "/-/outside-route-prefix"
+
+
+def under_prefix(message: Any, prefix: str) -> Any:
+    """The request head as the routes see it: `prefix` taken off its path (Alertmanager's
+    `--web.route-prefix`: every route is served under it), or moved under OUTSIDE_PREFIX."""
+    url = message.url
+    raw = url.raw_path
+    if raw == prefix or raw.startswith(prefix + "/"):
+        path = raw[len(prefix):] or "/"
+    else:
+        path = OUTSIDE_PREFIX + raw
+    new = url.with_path(path, encoded=True, keep_query=True, keep_fragment=True)
+    return message._replace(path=message.path.replace(raw, path, 1), url=new)
+
+
 class _Runner(web.AppRunner):
+    def __init__(self, app: web.Application, *, route_prefix: str = "", **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self.route_prefix = route_prefix
+
     async def _make_server(self) -> web.Server:
         server = await super()._make_server()  # starts the app and builds aiohttp's Server...
         server.__class__ = _Server  # ...which then makes Connections
+        if self.route_prefix:
+            make, prefix = server.request_factory, self.route_prefix
+            server.request_factory = lambda message, *rest: make(under_prefix(message, prefix), *rest)
         return server
 
 
 def app_runner(app: web.Application, read_header_timeout: float, read_body_timeout: float,
-               **kwargs: Any) -> web.AppRunner:
-    """An AppRunner whose connections are `Connection`s with these limits (0: none)."""
-    return _Runner(app, read_header_timeout=read_header_timeout, read_body_timeout=read_body_timeout, **kwargs)
+               route_prefix: str = "", **kwargs: Any) -> web.AppRunner:
+    """An AppRunner whose connections are `Connection`s with these limits (0: none), serving
+    every route under `route_prefix` ("" or a path such as "/alertmanager")."""
+    return _Runner(app, read_header_timeout=read_header_timeout, read_body_timeout=read_body_timeout,
+                   route_prefix=route_prefix, **kwargs)

@@ -44,6 +44,7 @@ class Settings:
     listen: str = DEFAULT_LISTEN
     database_url: str = DEFAULT_DATABASE
     external_url: str = ""
+    route_prefix: str = ""  # as given; resolved_route_prefix() is what is served
     matchers_mode: MatchersMode | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_queued_alerts: int = DEFAULT_MAX_QUEUED_ALERTS
@@ -69,6 +70,15 @@ class Settings:
 
     def resolved_external_url(self) -> str:
         return (self.external_url or f"http://{self.listen}").rstrip("/")
+
+    def resolved_route_prefix(self) -> str:
+        """The path every route is served under ("" for none): --route-prefix, else the path
+        of --external-url, as Alertmanager's main.go takes it (`"/" + strings.Trim(p, "/")`)."""
+        from urllib.parse import urlsplit
+
+        given = self.route_prefix or urlsplit(self.external_url).path
+        prefix = "/" + given.strip("/")
+        return "" if prefix == "/" else prefix
 
 
 def split_listen(listen: str) -> tuple[str, int]:
