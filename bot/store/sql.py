@@ -774,7 +774,6 @@ def _upgrade_to_head(connection: Any) -> None:
     """Alembic's `upgrade head` on a connection we already hold (inside our transaction)."""
     from alembic import command
     from alembic.config import Config
-
     from alembic.runtime.migration import MigrationContext
 
     cfg = Config()
