@@ -435,7 +435,7 @@ class Engine:
 
     def intake_caught_up(self, ns: int) -> None:
         """The intake holds nothing stored before `ns` (engine clock) that the engine has not
-        applied: a pass found it empty."""
+        applied (a pass found it empty, or the rows of one are applied)."""
         if ns > self._intake_ns:
             self._intake_ns = ns
             self._intake_waiting_since_ns = 0
@@ -615,9 +615,7 @@ class Engine:
             self._apply_ingest(ing.alerts, now, changes, alert_rows, received=ing.inbox_ids is not None)
             if ing.inbox_ids:
                 changes.inbox_delete.extend(ing.inbox_ids)
-            if ing.intake_ns > self._intake_ns:
-                self._intake_ns = ing.intake_ns
-                self._intake_waiting_since_ns = 0
+            self.intake_caught_up(ing.intake_ns)
         changes.alerts_upsert.extend(alert_rows.values())  # type: ignore[arg-type]
         for d in deliveries:
             self._apply_delivery(d, txn)

@@ -216,6 +216,11 @@ class _EngineCollector(Collector):
                                        "Engine cycles whose commit the database refused.")
         failures.add_metric([], engine.stats.commit_failures)
         yield failures
+        unread = CounterMetricFamily("alertbot_engine_flushes_without_inbox",
+                                     "Groups flushed after waiting 5 s for the inbox to be applied (it could "
+                                     "not be read): alerts answered before such a flush may come in the next.")
+        unread.add_metric([], engine.stats.flushes_without_intake)
+        yield unread
         planned = CounterMetricFamily("alertbot_notifications_planned",
                                       "Notifications the engine put into the outbox, by receiver and integration.",
                                       labels=["receiver", "integration"])

@@ -76,3 +76,43 @@ async def test_a_resolve_answered_just_before_the_tick_is_in_it() -> None:
     first = deliverer.sent[0][1]
     statuses = {a["labels"]["inst"]: a["status"] for a in first["alerts"]}
     assert statuses == {"a": "resolved", "b": "firing"}, first
+
+
+class SilentIntake:
+    """An inbox that is asked and never answers (it cannot be read)."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+
+    def request(self) -> None:
+        self.requests += 1
+
+
+async def test_a_group_waits_for_the_inbox_at_most_five_seconds_and_says_so() -> None:
+    """On the virtual clock: a due group waits for the intake (asked at once), is flushed when
+    the intake reports, and when it never does, is flushed INTAKE_WAIT_MAX_NS later anyway,
+    counted (alertbot_engine_flushes_without_inbox) and logged."""
+    from bot.engine.engine import INTAKE_WAIT_MAX_NS
+    from tests.engine.harness import START, Harness, alert
+
+    for reports in (True, False):
+        h = Harness(CONFIG)
+        await h.start()
+        intake = SilentIntake()
+        h.engine.attach_intake(intake)
+        h.engine.intake_caught_up(START.ns)  # the inbox was empty at the start
+        await h.post(alert("a", grp="g"))
+        due = START.ns + 1_000_000_000
+        h.clock.set(due)
+        assert not h.engine.has_work(due) and await h.engine.cycle() is False  # waits for the intake
+        assert h.engine._wake_at_ns(due) == due + INTAKE_WAIT_MAX_NS and intake.requests == 1
+        if reports:
+            h.engine.intake_caught_up(due + 1)
+            assert h.engine.has_work(due)
+        else:
+            h.clock.set(due + INTAKE_WAIT_MAX_NS - 1)
+            assert not h.engine.has_work(h.clock.now().ns)
+            h.clock.set(due + INTAKE_WAIT_MAX_NS)
+        await h.settle()
+        assert len(h.deliverer.sent) == 1
+        assert h.engine.stats.flushes_without_intake == (0 if reports else 1)

@@ -133,6 +133,7 @@ async def test_metrics_cover_the_pipeline(bot_factory, recorder: Recorder) -> No
         'alertbot_alerts{state="firing"} 1.0', "alertbot_aggregation_groups 1.0", "alertbot_outbox_depth 0.0",
         "alertbot_outbox_oldest_age_seconds 0.0", "alertbot_ready 1.0", 'alertbot_silences{state="active"} 0.0',
         'alertbot_notifications_planned_total{integration="webhook",receiver="one"} 1.0',
+        "alertbot_engine_flushes_without_inbox_total 0.0",
     ]
     for line in want:
         assert line in text, line
