@@ -151,9 +151,6 @@ class Runtime:
         for hook in self.engine_hooks:
             hook(engine)
         self.engine = engine
-        # What a previous engine left (after a lost lease: its whole state, in cycles) is
-        # collected before this one is ready, not by a collection in its first cycles.
-        gc.collect()
         # Attached before the first cycle: a group due at start waits for what fronts stored.
         self.inbox = InboxApplier(engine, self.store, self.metrics, fronts_here=self.settings.ingest_workers > 0)
         await engine.start()
@@ -241,6 +238,9 @@ class Runtime:
         self.inbox = None
         self._loop_task = self._lease_task = self._inbox_task = None
         self._stepping_down = False
+        # The engine dropped here (its whole state, held in cycles) is collected now, while this
+        # replica is not ready, not by a collection that would stall the next engine's first cycles.
+        gc.collect()
         self._boot_task = asyncio.get_running_loop().create_task(self._boot(), name="alertbot-boot")
 
     async def _run_engine(self, engine: Engine) -> None:
