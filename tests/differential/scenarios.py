@@ -525,9 +525,11 @@ scenario(Scenario(
 scenario(Scenario(
     "resolve_before_tick",
     "A flush carries every alert answered before it: 20 groups started 20 ms apart, ticking at 7.00 s to "
-    "7.38 s; one request at 6.98 s resolves the 14 alerts of the first seven (20 to 140 ms before their "
-    "ticks). Alertmanager's ticks carry the resolves; with the front, alertbot's once sent them 3 s later, "
-    "the resolves waiting in the inbox while the engine flushed.",
+    "7.38 s; one request at 6.9 s resolves the 14 alerts of the first seven (100 to 220 ms before their "
+    "ticks: closer, a busy machine makes the request itself late for the first tick, on both sides). "
+    "Alertmanager's ticks carry the resolves; with the front, alertbot's once sent them 3 s later, the "
+    "resolves waiting in the inbox while the engine flushed (tests/server/test_inbox_flush.py holds the "
+    "30 ms case on one side).",
     """\
 route:
   receiver: hook
@@ -538,7 +540,7 @@ route:
 """ + hooks("hook"),
     [*((0.02 * k, post(alert(f"alertname=R,grp=g{k:02},inst=a"), alert(f"alertname=R,grp=g{k:02},inst=b")))
        for k in range(20)),
-     (6.98, post(*(alert(f"alertname=R,grp=g{k:02},inst={i}", ends=6.98) for k in range(7) for i in "ab")))],
+     (6.9, post(*(alert(f"alertname=R,grp=g{k:02},inst={i}", ends=6.9) for k in range(7) for i in "ab")))],
     duration=8.0,
 ))
 
