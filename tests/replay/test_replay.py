@@ -29,6 +29,7 @@ from bot.config import load_config, load_config_text
 from bot.engine.replay import read_events, replay
 from bot.engine.timestamp import Timestamp
 from tests.differential.harness import ZERO_TIME, parse_time, time_diff
+from tests.differential.scenarios import ROOT_1_2
 from tests.replay.synthetic import DAY_CONFIG, day_lines
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -257,13 +258,7 @@ def test_a_day_through_the_command_equals_the_library(tmp_path: Path) -> None:
     assert cli == lib
 
 
-TIES_CONFIG = """\
-route:
-  receiver: hook
-  group_by: [alertname]
-  group_wait: 1s
-  group_interval: 2s
-  repeat_interval: 1h
+TIES_CONFIG = ROOT_1_2 + """\
 receivers:
 - name: hook
   webhook_configs:
