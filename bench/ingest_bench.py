@@ -53,13 +53,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def config_text(hook_port: int, group_wait: str = "2s", group_interval: str = "5s") -> str:
+def config_text(hook_port: int, group_wait: str = "2s", group_interval: str = "5s",
+                repeat_interval: str = "1h") -> str:
     return f"""route:
   receiver: hook
   group_by: [alertname, grp]
   group_wait: {group_wait}
   group_interval: {group_interval}
-  repeat_interval: 1h
+  repeat_interval: {repeat_interval}
 receivers:
 - name: hook
   webhook_configs:
